@@ -1,0 +1,39 @@
+use super::{CheckDef, Outcome};
+use crate::context::Context;
+use crate::probes::identity::JetpackFrom;
+use crate::probes::Identity;
+use crate::report::Area;
+
+pub static CHECK: CheckDef = CheckDef {
+    id: "l4t.jetpack",
+    area: Area::Device,
+    title: "The JetPack release the L4T belongs to (exact table row, nvidia-jetpack, or family)",
+    run,
+};
+
+fn run(ctx: &Context) -> Outcome {
+    let id = ctx.get::<Identity>();
+    let Some(l4t) = id.l4t.value() else {
+        return Outcome::skip(if id.jetson { "L4T release unknown" } else { "not a Jetson" });
+    };
+    let add_row = format!(
+        "if you know the release, teach jetdoc without a rebuild: add to /etc/jetdoc/checks.d/local.toml\n[[release]]\nl4t = \"{l4t}\"\njetpack = \"...\"\ncuda = \"...\""
+    );
+    match &id.jetpack {
+        Some(jp) => match jp.from {
+            JetpackFrom::Table => Outcome::pass(format!("JetPack {} (L4T {l4t})", jp.version)),
+            JetpackFrom::Package => Outcome::warn(format!(
+                "L4T {l4t} is not in jetdoc's release table; JetPack {} taken from the nvidia-jetpack package",
+                jp.version
+            ))
+            .hint(add_row),
+            JetpackFrom::Family => Outcome::warn(format!(
+                "L4T R{l4t} → JetPack {} (exact release unknown to this jetdoc version)",
+                jp.version
+            ))
+            .hint(format!("CUDA, Ubuntu and Python are assumed from the R{} family defaults", l4t.major))
+            .hint(add_row),
+        },
+        None => Outcome::warn(format!("L4T {l4t} belongs to no known JetPack family (R{})", l4t.major)).hint(add_row),
+    }
+}

@@ -1,0 +1,238 @@
+//! Checks: one file per check, each a `CheckDef` with a stable dotted id. The registry below
+//! lists them all in report order. A check reads the world only through the `Context`; a check
+//! that panics becomes an `error` result, never a crash.
+
+mod cuda_version;
+mod device_container;
+mod device_jetson;
+mod gpu_driver;
+mod l4t_consistency;
+mod l4t_jetpack;
+mod l4t_lifecycle;
+mod l4t_release;
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
+
+use crate::context::Context;
+use crate::probes::{Gpus, Identity, Software};
+use crate::report::{Area, CheckResult, DeviceSummary, Report, Status};
+
+/// What a check returns: everything of a result but its id and area.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: Status,
+    pub summary: String,
+    pub hints: Vec<String>,
+    pub fix: Option<String>,
+}
+
+impl Outcome {
+    fn new(status: Status, summary: impl Into<String>) -> Outcome {
+        Outcome { status, summary: summary.into(), hints: Vec::new(), fix: None }
+    }
+    pub fn pass(s: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Pass, s)
+    }
+    pub fn info(s: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Info, s)
+    }
+    pub fn warn(s: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Warn, s)
+    }
+    pub fn fail(s: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Fail, s)
+    }
+    pub fn skip(s: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Skip, s)
+    }
+    pub fn error(s: impl Into<String>) -> Outcome {
+        Outcome::new(Status::Error, s)
+    }
+    pub fn hint(mut self, h: impl Into<String>) -> Outcome {
+        self.hints.push(h.into());
+        self
+    }
+    pub fn fix(mut self, id: &str) -> Outcome {
+        self.fix = Some(id.to_string());
+        self
+    }
+}
+
+pub struct CheckDef {
+    pub id: &'static str,
+    pub area: Area,
+    /// One line for `jetdoc check --list`.
+    pub title: &'static str,
+    pub run: fn(&Context) -> Outcome,
+}
+
+/// Every check, in report order.
+pub fn registry() -> Vec<&'static CheckDef> {
+    vec![
+        &device_jetson::CHECK,
+        &device_container::CHECK,
+        &l4t_release::CHECK,
+        &l4t_jetpack::CHECK,
+        &l4t_lifecycle::CHECK,
+        &l4t_consistency::CHECK,
+        &cuda_version::CHECK,
+        &gpu_driver::CHECK,
+    ]
+}
+
+/// `--only` / `--skip`: each pattern is an id (`docker.default-runtime`), an id prefix
+/// (`docker`), or an area (`containers`).
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub only: Vec<String>,
+    pub skip: Vec<String>,
+}
+
+impl Selection {
+    fn matches(pattern: &str, def: &CheckDef) -> bool {
+        def.id == pattern || def.id.starts_with(&format!("{pattern}.")) || def.area.as_str() == pattern
+    }
+
+    pub fn selects(&self, def: &CheckDef) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|p| Self::matches(p, def)))
+            && !self.skip.iter().any(|p| Self::matches(p, def))
+    }
+
+    /// Patterns that select no check at all: a typo should be an error, not an empty report.
+    pub fn unknown_patterns(&self) -> Vec<String> {
+        let all = registry();
+        self.only
+            .iter()
+            .chain(&self.skip)
+            .filter(|p| !all.iter().any(|d| Self::matches(p, d)))
+            .cloned()
+            .collect()
+    }
+}
+
+thread_local! {
+    static IN_CHECK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Keeps the default panic message off the terminal while a check runs: the panic becomes an
+/// `error` result carrying the message instead. Other panics still print.
+pub fn install_panic_hook() {
+    let default = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if !IN_CHECK.with(Cell::get) {
+            default(info);
+        }
+    }));
+}
+
+pub fn run_one(ctx: &Context, def: &CheckDef) -> CheckResult {
+    IN_CHECK.with(|c| c.set(true));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| (def.run)(ctx)));
+    IN_CHECK.with(|c| c.set(false));
+    let outcome = outcome.unwrap_or_else(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Outcome::error(format!("the check crashed: {msg}"))
+            .hint("this is a jetdoc bug: please report it with the output of `jetdoc check --format json`")
+    });
+    CheckResult { id: def.id.to_string(), area: def.area, status: outcome.status, summary: outcome.summary, hints: outcome.hints, fix: outcome.fix }
+}
+
+/// Runs the selected checks and builds the report.
+pub fn run(ctx: &Context, selection: &Selection) -> Report {
+    let mut defs = registry();
+    defs.retain(|d| selection.selects(d));
+    defs.sort_by_key(|d| d.area);
+    let checks = defs.into_iter().map(|d| run_one(ctx, d)).collect();
+    let (device, facts) = device_summary(ctx);
+    Report::new(device, facts, checks)
+}
+
+fn fact_json<T: serde::Serialize>(f: &T) -> serde_json::Value {
+    serde_json::to_value(f).unwrap_or(serde_json::Value::Null)
+}
+
+pub fn device_summary(ctx: &Context) -> (DeviceSummary, BTreeMap<String, serde_json::Value>) {
+    let id = ctx.get::<Identity>();
+    let sw = ctx.get::<Software>();
+    let device = DeviceSummary {
+        jetson: id.jetson,
+        model: id.model.value().cloned(),
+        module: id.module_name().map(str::to_string).or_else(|| id.module.as_ref().map(|m| m.part.clone())),
+        soc: id.soc.value().cloned(),
+        l4t: id.l4t.value().map(|v| v.to_string()),
+        jetpack: id.jetpack.as_ref().map(|j| j.version.clone()),
+        cuda: sw.cuda.value().cloned(),
+        cudnn: sw.cudnn.value().cloned(),
+        tensorrt: sw.tensorrt.value().cloned(),
+        ubuntu: sw.ubuntu.value().filter(|_| sw.os_id.as_deref() == Some("ubuntu")).cloned(),
+        os: sw.os_pretty.clone(),
+        python: sw.python.value().cloned(),
+        kernel: sw.kernel.value().cloned(),
+        arch: id.arch.clone(),
+        container: id.container.is_some(),
+    };
+    let mut facts = BTreeMap::new();
+    facts.insert("model".into(), fact_json(&id.model));
+    facts.insert("soc".into(), fact_json(&id.soc));
+    facts.insert("l4t".into(), fact_json(&id.l4t));
+    facts.insert("cuda".into(), fact_json(&sw.cuda));
+    facts.insert("cudnn".into(), fact_json(&sw.cudnn));
+    facts.insert("tensorrt".into(), fact_json(&sw.tensorrt));
+    facts.insert("vpi".into(), fact_json(&sw.vpi));
+    facts.insert("opencv".into(), fact_json(&sw.opencv));
+    facts.insert("ubuntu".into(), fact_json(&sw.ubuntu));
+    facts.insert("kernel".into(), fact_json(&sw.kernel));
+    facts.insert("python".into(), fact_json(&sw.python));
+    if let Some(m) = &id.module {
+        facts.insert("module_part".into(), serde_json::json!({ "value": m.part, "source": id.compatible.source() }));
+    }
+    if let Some(c) = &id.container {
+        facts.insert("container".into(), serde_json::json!({ "value": true, "source": c }));
+    }
+    if !id.jetson {
+        let gpus = ctx.get::<Gpus>();
+        facts.insert("nvidia_driver".into(), fact_json(&gpus.driver));
+    }
+    (device, facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_dotted_and_lowercase() {
+        let mut seen = HashSet::new();
+        for d in registry() {
+            assert!(seen.insert(d.id), "duplicate id {}", d.id);
+            assert!(d.id.contains('.') && d.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'), "{}", d.id);
+        }
+    }
+
+    #[test]
+    fn selection_by_id_prefix_and_area() {
+        let sel = Selection { only: vec!["l4t".into()], skip: vec!["l4t.lifecycle".into()] };
+        let ids: Vec<_> = registry().into_iter().filter(|d| sel.selects(d)).map(|d| d.id).collect();
+        assert!(ids.contains(&"l4t.release") && !ids.contains(&"l4t.lifecycle") && !ids.contains(&"cuda.version"));
+        assert_eq!(Selection { only: vec!["nope".into()], skip: vec![] }.unknown_patterns(), vec!["nope"]);
+        assert!(Selection { only: vec!["device".into()], skip: vec![] }.unknown_patterns().is_empty());
+    }
+
+    static PANICS: CheckDef = CheckDef { id: "test.panics", area: Area::System, title: "panics", run: |_| panic!("boom") };
+
+    #[test]
+    fn a_panicking_check_becomes_an_error_result() {
+        let host = crate::host::Host::live();
+        let ctx = Context::new(host, crate::knowledge::Knowledge::builtin());
+        let r = run_one(&ctx, &PANICS);
+        assert_eq!(r.status, Status::Error);
+        assert!(r.summary.contains("boom"));
+    }
+}

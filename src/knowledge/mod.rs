@@ -1,0 +1,267 @@
+//! Knowledge tables as data: `checks/*.toml`, embedded at build time and extended by the user's
+//! files (`/etc/jetdoc/checks.d/*.toml`, `--checks-dir`). Every file has the same shape (any
+//! subset of the arrays below); arrays from later files are appended, and lookups take the
+//! *last* matching row, so a user's row overrides a built-in one.
+
+mod versions;
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+pub use versions::L4tVersion;
+
+/// The built-in tables, in load order.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("checks/l4t.toml", include_str!("../../checks/l4t.toml")),
+    ("checks/modules.toml", include_str!("../../checks/modules.toml")),
+];
+
+/// Where user tables live when `--checks-dir` is not given.
+pub const USER_DIR: &str = "/etc/jetdoc/checks.d";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Knowledge {
+    #[serde(default)]
+    pub family: Vec<Family>,
+    #[serde(default)]
+    pub release: Vec<Release>,
+    #[serde(default)]
+    pub soc: Vec<Soc>,
+    #[serde(default)]
+    pub module: Vec<Module>,
+    #[serde(default)]
+    pub carrier: Vec<Carrier>,
+    /// Files this knowledge was loaded from (built-in names first).
+    #[serde(skip)]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Family {
+    pub major: u32,
+    #[serde(default)]
+    pub from_minor: u32,
+    pub jetpack: String,
+    pub ubuntu: String,
+    pub python: String,
+    pub cuda: String,
+    pub wheel_index: Option<String>,
+    pub base_image: Option<String>,
+    /// Set when the whole family is end of life: the sentence says why.
+    pub eol: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    pub l4t: String,
+    pub jetpack: String,
+    pub cuda: String,
+    #[serde(default)]
+    pub preview: bool,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Soc {
+    pub id: String,
+    pub family: String,
+    pub cuda_arch: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Module {
+    pub part: String,
+    pub name: String,
+    pub soc: String,
+    pub ram_gb: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Carrier {
+    pub part: String,
+    pub name: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KnowledgeError {
+    #[error("{path}: {message}\n  fix the file or remove it; built-in tables are still used for everything else")]
+    Parse { path: String, message: String },
+    #[error("{path}: cannot read the checks directory: {source}")]
+    Dir { path: String, source: std::io::Error },
+}
+
+/// How a release was identified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// An exact `[[release]]` row.
+    Exact,
+    /// Only the family (major, minor split) is known.
+    Family,
+}
+
+/// What the tables say about one L4T release.
+#[derive(Debug, Clone)]
+pub struct ReleaseInfo<'a> {
+    pub matched: Match,
+    pub family: &'a Family,
+    pub release: Option<&'a Release>,
+}
+
+impl ReleaseInfo<'_> {
+    pub fn jetpack(&self) -> &str {
+        self.release.map(|r| r.jetpack.as_str()).unwrap_or(&self.family.jetpack)
+    }
+    pub fn cuda(&self) -> &str {
+        self.release.map(|r| r.cuda.as_str()).unwrap_or(&self.family.cuda)
+    }
+}
+
+impl Knowledge {
+    /// The built-in tables only.
+    pub fn builtin() -> Knowledge {
+        let mut k = Knowledge::default();
+        for (name, text) in BUILTIN {
+            let file = parse(name, text).unwrap_or_else(|e| panic!("built-in table is broken: {e}"));
+            k.extend(file, name);
+        }
+        k
+    }
+
+    /// Built-in tables plus every `*.toml` in `dir` (sorted by name). A missing default directory
+    /// is normal; a missing `--checks-dir` is an error.
+    pub fn load(dir: Option<&Path>) -> Result<Knowledge, KnowledgeError> {
+        let mut k = Knowledge::builtin();
+        let (dir, required) = match dir {
+            Some(d) => (d.to_path_buf(), true),
+            None => (PathBuf::from(USER_DIR), false),
+        };
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(k),
+            Err(source) => return Err(KnowledgeError::Dir { path: dir.display().to_string(), source }),
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for path in files {
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| KnowledgeError::Parse { path: shown.clone(), message: e.to_string() })?;
+            let file = parse(&shown, &text)?;
+            k.extend(file, &shown);
+        }
+        Ok(k)
+    }
+
+    fn extend(&mut self, other: Knowledge, name: &str) {
+        self.family.extend(other.family);
+        self.release.extend(other.release);
+        self.soc.extend(other.soc);
+        self.module.extend(other.module);
+        self.carrier.extend(other.carrier);
+        self.sources.push(name.to_string());
+    }
+
+    /// The family row for a release: the last row of that major whose `from_minor` is the highest
+    /// one not above the release's minor.
+    pub fn family_of(&self, v: &L4tVersion) -> Option<&Family> {
+        self.family
+            .iter()
+            .filter(|f| f.major == v.major && f.from_minor <= v.minor)
+            .fold(None, |best: Option<&Family>, f| match best {
+                Some(b) if b.from_minor > f.from_minor => Some(b),
+                _ => Some(f),
+            })
+    }
+
+    pub fn release(&self, v: &L4tVersion) -> Option<ReleaseInfo<'_>> {
+        let family = self.family_of(v)?;
+        let exact = self.release.iter().rev().find(|r| L4tVersion::parse(&r.l4t).as_ref() == Some(v));
+        Some(ReleaseInfo { matched: if exact.is_some() { Match::Exact } else { Match::Family }, family, release: exact })
+    }
+
+    pub fn module(&self, part: &str) -> Option<&Module> {
+        self.module.iter().rev().find(|m| m.part.eq_ignore_ascii_case(part))
+    }
+
+    pub fn carrier(&self, part: &str) -> Option<&Carrier> {
+        self.carrier.iter().rev().find(|m| m.part.eq_ignore_ascii_case(part))
+    }
+
+    pub fn soc(&self, id: &str) -> Option<&Soc> {
+        self.soc.iter().rev().find(|s| s.id == id)
+    }
+
+    /// The newest release row known for a major (for hints such as "upgrade to 36.4.7").
+    pub fn newest_in_major(&self, major: u32) -> Option<L4tVersion> {
+        self.release.iter().filter_map(|r| L4tVersion::parse(&r.l4t)).filter(|v| v.major == major).max()
+    }
+}
+
+fn parse(name: &str, text: &str) -> Result<Knowledge, KnowledgeError> {
+    toml::from_str(text).map_err(|e| {
+        let message = match e.span() {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                format!("line {line}: {}", e.message())
+            }
+            None => e.message().to_string(),
+        };
+        KnowledgeError::Parse { path: name.to_string(), message }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_release_has_a_family() {
+        let k = Knowledge::builtin();
+        assert!(k.release.len() >= 60, "{} rows", k.release.len());
+        for r in &k.release {
+            let v = L4tVersion::parse(&r.l4t).unwrap_or_else(|| panic!("bad l4t {}", r.l4t));
+            assert!(k.family_of(&v).is_some(), "no family for {}", r.l4t);
+        }
+        for m in &k.module {
+            assert!(k.soc(&m.soc).is_some(), "module {} names unknown soc {}", m.part, m.soc);
+        }
+    }
+
+    #[test]
+    fn the_36_4_split_picks_the_right_cuda() {
+        let k = Knowledge::builtin();
+        let f = |s: &str| k.release(&L4tVersion::parse(s).unwrap()).unwrap();
+        assert_eq!(f("36.3.0").cuda(), "12.2");
+        assert_eq!(f("36.4.3").cuda(), "12.6");
+        assert_eq!(f("36.4.3").jetpack(), "6.2");
+        let unknown = f("36.9.1");
+        assert_eq!(unknown.matched, Match::Family);
+        assert_eq!(unknown.cuda(), "12.6");
+        assert_eq!(unknown.jetpack(), "6.x");
+        assert_eq!(f("36.1.9").family.wheel_index.as_deref(), Some("jp6/cu122"));
+        assert!(k.release(&L4tVersion::parse("99.1.0").unwrap()).is_none());
+    }
+
+    #[test]
+    fn user_rows_override_and_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("new.toml"), "[[release]]\nl4t = \"36.9.0\"\njetpack = \"6.3\"\ncuda = \"12.8\"\n").unwrap();
+        let k = Knowledge::load(Some(dir.path())).unwrap();
+        let r = k.release(&L4tVersion::parse("36.9.0").unwrap()).unwrap();
+        assert_eq!((r.matched, r.jetpack()), (Match::Exact, "6.3"));
+
+        std::fs::write(dir.path().join("zz-bad.toml"), "[[release]]\nl4t = \"36.9.0\"\njetpak = \"6.3\"\n").unwrap();
+        let err = Knowledge::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("zz-bad.toml: line 3"), "{err}");
+        assert!(Knowledge::load(Some(Path::new("/no/such/dir"))).is_err());
+    }
+}

@@ -1,0 +1,49 @@
+//! jetdoc: doctor, fixer and provisioner for GPU containers on NVIDIA Jetson.
+//!
+//! Layers, from the outside in: `cli` (clap definitions) and `commands` (terminal, exit codes);
+//! `checks` (one file per check) over `probes` (facts gathered through the `Host`) over `facts`
+//! (pure parsers); `knowledge` holds the data tables of `checks/*.toml`; `report` renders.
+
+pub mod checks;
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod fact;
+pub mod facts;
+pub mod host;
+pub mod knowledge;
+pub mod probes;
+pub mod report;
+
+use clap::Parser;
+
+/// Parses arguments, runs the command, and returns the process exit code.
+pub fn main_with_args<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    checks::install_panic_hook();
+    let result = match &cli.command {
+        cli::Command::Check(a) => commands::check::run(&cli.global, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let color = commands::use_color(cli.global.color, console::Term::stderr().is_term());
+            let prefix = if color { console::style("error:").red().bold().to_string() } else { "error:".to_string() };
+            eprintln!("{prefix} {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  {cause}");
+            }
+            2
+        }
+    }
+}

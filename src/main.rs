@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(jetdoc::main_with_args(std::env::args_os()));
+}

@@ -1,0 +1,132 @@
+//! The doctor report for people: a device header, then checks grouped by area, problems with
+//! indented hints and the command that fixes them, and a closing count line.
+
+use console::Style;
+use std::fmt::Write;
+
+use super::{Area, CheckResult, Report, Status};
+
+pub struct Options {
+    pub color: bool,
+    /// `-q`: only problems and the closing line.
+    pub quiet: bool,
+    /// `-v`: also hints of passing checks and every fact's source.
+    pub verbose: bool,
+}
+
+fn style(status: Status) -> (&'static str, Style) {
+    match status {
+        Status::Pass => ("✔", Style::new().green()),
+        Status::Info => ("ℹ", Style::new().cyan()),
+        Status::Skip => ("-", Style::new().dim()),
+        Status::Warn => ("⚠", Style::new().yellow()),
+        Status::Fail => ("✘", Style::new().red().bold()),
+        Status::Error => ("‼", Style::new().magenta().bold()),
+    }
+}
+
+pub fn render(report: &Report, opts: &Options) -> String {
+    let mut out = String::new();
+    let paint = |s: &Style, text: &str| if opts.color { s.apply_to(text).to_string() } else { text.to_string() };
+    let bold = Style::new().bold();
+    let dim = Style::new().dim();
+    let d = &report.device;
+
+    if !opts.quiet {
+        let title = match (&d.model, d.jetson) {
+            (Some(m), _) => m.clone(),
+            (None, true) => "NVIDIA Jetson (model unknown)".to_string(),
+            (None, false) => "not a Jetson".to_string(),
+        };
+        let _ = writeln!(out, "{}", paint(&bold, &title));
+        let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_string());
+        let mut rows: Vec<(&str, String)> = Vec::new();
+        if d.jetson {
+            let module = match (&d.module, &d.soc) {
+                (Some(m), Some(s)) => format!("{m} ({s})"),
+                (Some(m), None) => m.clone(),
+                (None, Some(s)) => format!("unknown module ({s})"),
+                (None, None) => "-".to_string(),
+            };
+            rows.push(("module", module));
+            let l4t = match (&d.l4t, &d.jetpack) {
+                (Some(l), Some(j)) => format!("{l} (JetPack {j})"),
+                (l, _) => or_dash(l),
+            };
+            rows.push(("L4T", l4t));
+        }
+        rows.push(("CUDA", format!("{}   cuDNN {}   TensorRT {}", or_dash(&d.cuda), or_dash(&d.cudnn), or_dash(&d.tensorrt))));
+        let os = match (&d.ubuntu, &d.os) {
+            (Some(u), _) => format!("Ubuntu {u}"),
+            (None, Some(os)) => os.clone(),
+            (None, None) => "-".to_string(),
+        };
+        rows.push(("OS", format!("{os}   Python {}   kernel {}   {}", or_dash(&d.python), or_dash(&d.kernel), or_dash(&d.arch))));
+        for (k, v) in rows {
+            let _ = writeln!(out, "  {}  {v}", paint(&dim, &format!("{k:<6}")));
+        }
+        if opts.verbose {
+            for (k, v) in &report.facts {
+                let _ = writeln!(out, "  {}", paint(&dim, &format!("{k} = {v}")));
+            }
+        }
+    }
+
+    let width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let mut area: Option<Area> = None;
+    for c in &report.checks {
+        let problem = matches!(c.status, Status::Warn | Status::Fail | Status::Error);
+        if opts.quiet && !problem {
+            continue;
+        }
+        if area != Some(c.area) {
+            area = Some(c.area);
+            let _ = writeln!(out, "\n{}", paint(&bold, c.area.as_str()));
+        }
+        render_check(&mut out, c, width, opts, &paint);
+    }
+    if !out.ends_with("\n\n") {
+        out.push('\n');
+    }
+    let counts = [
+        (Status::Pass, "passed"),
+        (Status::Info, "info"),
+        (Status::Warn, "warnings"),
+        (Status::Fail, "failed"),
+        (Status::Error, "errors"),
+        (Status::Skip, "skipped"),
+    ];
+    let line = counts
+        .iter()
+        .filter(|(s, _)| report.count(*s) > 0 || matches!(s, Status::Pass | Status::Fail))
+        .map(|(s, word)| {
+            let text = format!("{} {word}", report.count(*s));
+            if report.count(*s) > 0 { paint(&style(*s).1, &text) } else { text }
+        })
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let _ = writeln!(out, "{line}");
+    out
+}
+
+fn render_check(out: &mut String, c: &CheckResult, width: usize, opts: &Options, paint: &dyn Fn(&Style, &str) -> String) {
+    let (symbol, st) = style(c.status);
+    let _ = writeln!(out, "  {} {:<width$}  {}", paint(&st, symbol), c.id, c.summary);
+    let problem = matches!(c.status, Status::Warn | Status::Fail | Status::Error);
+    if problem || opts.verbose {
+        let pad = " ".repeat(width + 6);
+        for h in &c.hints {
+            let mut lines = h.lines();
+            if let Some(first) = lines.next() {
+                let _ = writeln!(out, "{pad}{first}");
+            }
+            for more in lines {
+                let _ = writeln!(out, "{pad}  {more}");
+            }
+        }
+        if let Some(fix) = &c.fix {
+            let cmd = format!("sudo jetdoc fix {fix}");
+            let _ = writeln!(out, "{pad}fix: {}", paint(&Style::new().bold(), &cmd));
+        }
+    }
+}

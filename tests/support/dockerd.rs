@@ -1,0 +1,202 @@
+//! A test-owned Docker daemon: its own config file, data root, exec root, pidfile, socket and
+//! containerd namespace, so tests never touch (or depend on) the system daemon. No bridge and no
+//! iptables: tests need no container networking, and several daemons must coexist.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct TestDaemon {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub socket: PathBuf,
+    pub data_root: PathBuf,
+    pub exec_root: PathBuf,
+    pub pidfile: PathBuf,
+    pub log: PathBuf,
+    /// Extra directories put first on the daemon's PATH (e.g. a stand-in nvidia-container-runtime).
+    pub path_prefix: Vec<PathBuf>,
+    child: Option<Child>,
+}
+
+/// True when `dockerd` and the `docker` CLI are installed and we are root (dockerd needs it).
+pub fn available() -> bool {
+    which::which("dockerd").is_ok() && which::which("docker").is_ok() && is_root()
+}
+
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
+impl TestDaemon {
+    /// Starts a daemon with `config_json` as its `daemon.json`. Returns `None` (after printing
+    /// why) when Docker is unavailable outside CI; panics in CI.
+    pub fn start(config_json: &str) -> Option<TestDaemon> {
+        Self::start_with_path(config_json, Vec::new())
+    }
+
+    pub fn start_with_path(config_json: &str, path_prefix: Vec<PathBuf>) -> Option<TestDaemon> {
+        if !super::require(available(), "a Docker engine (dockerd, docker CLI, root)") {
+            return None;
+        }
+        // Short base path: the daemon's unix sockets must stay under 108 bytes.
+        let dir = tempfile::Builder::new().prefix("jd-").tempdir_in("/tmp").unwrap();
+        let d = dir.path();
+        let config = d.join("daemon.json");
+        std::fs::write(&config, config_json).unwrap();
+        let mut daemon = TestDaemon {
+            config,
+            socket: d.join("docker.sock"),
+            data_root: d.join("data"),
+            exec_root: d.join("exec"),
+            pidfile: d.join("docker.pid"),
+            log: d.join("dockerd.log"),
+            path_prefix,
+            child: None,
+            dir,
+        };
+        daemon.spawn().unwrap_or_else(|e| panic!("test dockerd did not start: {e}\n{}", daemon.log_tail()));
+        Some(daemon)
+    }
+
+    /// `unix:///.../docker.sock`, for `DOCKER_HOST`.
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    fn namespace(&self) -> String {
+        let name = self.dir.path().file_name().unwrap().to_string_lossy().replace('.', "");
+        format!("jetdoc-test-{name}")
+    }
+
+    /// Starts dockerd with the current config file; waits until it answers.
+    pub fn spawn(&mut self) -> Result<(), String> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let mut path = self.path_prefix.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+        path.push(std::env::var("PATH").unwrap_or_default());
+        let ns = self.namespace();
+        let child = Command::new("dockerd")
+            .arg("--config-file")
+            .arg(&self.config)
+            .arg("--data-root")
+            .arg(&self.data_root)
+            .arg("--exec-root")
+            .arg(&self.exec_root)
+            .arg("--pidfile")
+            .arg(&self.pidfile)
+            .arg("--host")
+            .arg(self.host())
+            .args(["--bridge=none", "--iptables=false", "--ip-masq=false", "--ip6tables=false"])
+            .arg(format!("--containerd-namespace={ns}"))
+            .arg(format!("--containerd-plugins-namespace={ns}-plugins"))
+            .env("PATH", path.join(":"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("spawn dockerd: {e}"))?;
+        self.child = Some(child);
+        self.wait_ready(Duration::from_secs(60))
+    }
+
+    /// Waits until `docker info` answers on the socket, or the daemon exits.
+    pub fn wait_ready(&mut self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Err(format!("dockerd exited with {status}"));
+                }
+            }
+            if self.socket.exists() && self.docker(&["version", "--format", "{{.Server.Version}}"]).status.success() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("dockerd did not answer within {}s", timeout.as_secs()))
+    }
+
+    /// Stops the daemon (SIGTERM, then SIGKILL after 20 s).
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Stop, then start again with whatever the config file now says.
+    pub fn restart(&mut self) -> Result<(), String> {
+        self.stop();
+        self.spawn()
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// Runs the docker CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker").env("DOCKER_HOST", self.host()).args(args).output().expect("run docker")
+    }
+
+    /// Like `docker`, but panics with stderr when the command fails.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(out.status.success(), "docker {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Builds an image from a Dockerfile text and a context directory.
+    pub fn build(&self, tag: &str, context: &Path) -> Output {
+        Command::new("docker")
+            .env("DOCKER_HOST", self.host())
+            .env("DOCKER_BUILDKIT", "0")
+            .args(["build", "-q", "-t", tag])
+            .arg(context)
+            .output()
+            .expect("run docker build")
+    }
+
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for TestDaemon {
+    fn drop(&mut self) {
+        // Remove containers first so their mounts do not outlive the daemon.
+        if self.child.is_some() {
+            let ids = String::from_utf8_lossy(&self.docker(&["ps", "-aq"]).stdout).into_owned();
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if !ids.is_empty() {
+                let _ = self.docker(&[&["rm", "-f"][..], &ids].concat());
+            }
+        }
+        self.stop();
+        // Overlay mounts under the data root must go before the temp dir can be removed.
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!("grep -o '{}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r umount -l", self.dir.path().display()))
+            .status();
+    }
+}
+
+/// A directory with a statically linked busybox, for `FROM scratch` images that must run
+/// something. Returns `None` when busybox-static is missing (and not in CI).
+pub fn busybox_context(dir: &Path) -> Option<PathBuf> {
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"].iter().map(Path::new).find(|p| p.exists())?;
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::copy(busybox, dir.join("busybox")).unwrap();
+    Some(dir.to_path_buf())
+}
