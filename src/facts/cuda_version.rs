@@ -1,11 +1,11 @@
 //! CUDA version sources: `version.json` (CUDA 11+), `version.txt` (CUDA <= 10.2) and
 //! `nvcc --version` output (last resort).
 
-/// `version.json`: the SDK's `cuda.version`, else `cuda_nvcc.version` (what jetson-containers
-/// reads).
+/// `version.json`: `cuda_nvcc.version` (what jetson-containers reads), else `cuda_cudart`, else
+/// the SDK's `cuda.version` — last because CUDA 11.x dates it (`11.8.20220929`).
 pub fn from_version_json(text: &str) -> Result<String, String> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    ["cuda", "cuda_nvcc", "cuda_cudart"]
+    ["cuda_nvcc", "cuda_cudart", "cuda"]
         .iter()
         .find_map(|k| v.get(k)?.get("version")?.as_str().map(str::to_string))
         .filter(|s| is_version(s))
@@ -51,7 +51,8 @@ mod tests {
    "cuda_cccl" : { "name" : "CUDA C++ Core Compute Libraries", "version" : "12.6.37" },
    "cuda_nvcc" : { "name" : "CUDA NVCC", "version" : "12.6.68" }
 }"#;
-        assert_eq!(from_version_json(text).unwrap(), "12.6.10");
+        assert_eq!(from_version_json(text).unwrap(), "12.6.68");
+        assert_eq!(from_version_json(r#"{"cuda": {"version": "12.6.10"}}"#).unwrap(), "12.6.10");
         assert_eq!(from_version_json(r#"{"cuda_nvcc": {"version": "11.4.315"}}"#).unwrap(), "11.4.315");
         assert!(from_version_json("{").is_err());
         assert!(from_version_json(r#"{"cuda": {"version": "x"}}"#).is_err());

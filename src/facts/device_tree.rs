@@ -40,17 +40,14 @@ pub fn compatible(bytes: &[u8]) -> Compatible {
             Some((carrier, module)) => (Some(carrier), module),
             None => (None, name),
         };
-        let (module, is_super) = match module.strip_suffix("-super") {
-            Some(m) => (m, true),
-            None => (module, false),
-        };
-        if is_part_number(module) {
+        let is_super = module.ends_with("-super");
+        if let Some(module) = part_number(module) {
             c.is_super |= is_super;
             if !c.modules.iter().any(|m| m == module) {
                 c.modules.push(module.to_string());
             }
         }
-        if let Some(carrier) = carrier.filter(|p| is_part_number(p)) {
+        if let Some(carrier) = carrier.and_then(part_number) {
             if !c.carriers.iter().any(|m| m == carrier) {
                 c.carriers.push(carrier.to_string());
             }
@@ -65,16 +62,20 @@ fn soc_token(name: &str) -> Option<String> {
     (!digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit())).then(|| name.to_string())
 }
 
-/// `p3767-0005`, `r375-0001`: a letter, 3-4 digits, a dash, 4 digits.
-fn is_part_number(s: &str) -> bool {
-    let mut it = s.splitn(2, '-');
-    let (Some(board), Some(sku)) = (it.next(), it.next()) else { return false };
+/// The part number at the start of a DT name: `p3767-0005` of `p3767-0005-super` or of the
+/// Nano's `p3448-0000-b00` (a board revision suffix). A letter, 3-4 digits, a dash, 4 digits.
+fn part_number(s: &str) -> Option<&str> {
+    let mut dashes = s.match_indices('-').map(|(i, _)| i);
+    let first = dashes.next()?;
+    let end = dashes.next().unwrap_or(s.len());
+    let (board, sku) = (&s[..first], &s[first + 1..end]);
     let mut chars = board.chars();
-    matches!(chars.next(), Some('p' | 'r' | 'P'))
+    let ok = matches!(chars.next(), Some('p' | 'r' | 'P'))
         && (3..=4).contains(&chars.clone().count())
         && chars.all(|c| c.is_ascii_digit())
         && sku.len() == 4
-        && sku.chars().all(|c| c.is_ascii_digit())
+        && sku.chars().all(|c| c.is_ascii_digit());
+    ok.then(|| &s[..end])
 }
 
 #[cfg(test)]
@@ -104,6 +105,14 @@ mod tests {
         assert_eq!(c.modules, vec!["p3767-0005"]);
         let t = compatible(b"nvidia,p4071-0000+p3834-0008\0nvidia,p3834-0008\0nvidia,tegra264\0");
         assert_eq!((t.modules[0].as_str(), t.soc.as_deref()), ("p3834-0008", Some("tegra264")));
+    }
+
+    #[test]
+    fn nano_board_revision_suffixes() {
+        let c = compatible(b"nvidia,p3449-0000-b00+p3448-0000-b00\0nvidia,jetson-nano\0nvidia,tegra210\0");
+        assert_eq!(c.modules, vec!["p3448-0000"]);
+        assert_eq!(c.carriers, vec!["p3449-0000"]);
+        assert_eq!(c.soc.as_deref(), Some("tegra210"));
     }
 
     #[test]

@@ -91,9 +91,9 @@ pub fn render(report: &Report, opts: &Options) -> String {
     let counts = [
         (Status::Pass, "passed"),
         (Status::Info, "info"),
-        (Status::Warn, "warnings"),
+        (Status::Warn, if report.count(Status::Warn) == 1 { "warning" } else { "warnings" }),
         (Status::Fail, "failed"),
-        (Status::Error, "errors"),
+        (Status::Error, if report.count(Status::Error) == 1 { "error" } else { "errors" }),
         (Status::Skip, "skipped"),
     ];
     let line = counts
