@@ -111,6 +111,9 @@ impl Probe for Cameras {
         let argus = argus_unit(host);
         let names = match host.read_dir(V4L) {
             Ok(n) => n,
+            // The class directory appears with the first V4L2 driver: where sysfs is there but
+            // it is not, there is simply no camera. A mounted image has an empty /sys.
+            Err(a) if a.reason == Reason::Missing && (host.is_live() || host.is_dir("/sys/class")) => Vec::new(),
             Err(a) => return Cameras { sysfs: Err(a), cameras: vec![], user: None, user_problem: None, argus },
         };
         let mut names: Vec<(u32, String)> =
@@ -188,7 +191,7 @@ fn describe(ctx: &Context, bus: &Bus, card: &str) -> (String, Option<u32>, bool)
     match bus {
         Bus::Usb { vendor, product, .. } => match ctx.knowledge.usb_camera(vendor, product) {
             Some(c) => (c.name.clone(), c.min_mbps, true),
-            None => (format!("{card} ({vendor}:{product})"), None, false),
+            None => (card.to_string(), None, false),
         },
         Bus::Csi { sensor } | Bus::Gmsl { sensor } => match sensor.as_deref().and_then(|s| ctx.knowledge.csi_sensor(s)) {
             Some(s) => (format!("{} ({card})", s.name), None, true),
