@@ -374,4 +374,29 @@ mod tests {
         assert!(err.contains("zz-bad.toml: line 3"), "{err}");
         assert!(Knowledge::load(Some(Path::new("/no/such/dir"))).is_err());
     }
+
+    #[test]
+    fn device_tables_are_consistent() {
+        let k = Knowledge::builtin();
+        for c in &k.usb_camera {
+            let hex4 = |s: &str| s.len() == 4 && s.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
+            assert!(hex4(&c.vendor) && hex4(&c.product), "{} {}:{}", c.name, c.vendor, c.product);
+            assert!(["camera", "sensors", "dfu"].contains(&c.kind.as_str()), "{}", c.kind);
+        }
+        assert_eq!(k.usb_camera("2b03", "F880").map(|c| (c.name.as_str(), c.min_mbps)), Some(("ZED 2i", Some(5000))));
+        assert_eq!(k.csi_sensor("zedx").map(|s| s.bus.as_str()), Some("gmsl"));
+        for g in &k.gpu_nodes {
+            assert!(k.soc(&g.soc).is_some(), "gpu_nodes for unknown soc {}", g.soc);
+            assert!(!g.all.is_empty() || !g.any.is_empty());
+        }
+        for t in ["root", "docker-root"] {
+            let f = k.free_space(t).unwrap();
+            assert!(f.fail_gb < f.warn_gb, "{t}");
+        }
+        // The most specific prefix wins; every board gets the generic row.
+        assert_eq!(k.power_max(Some("p3668-0001")).unwrap().modes[0], "MODE_20W_6CORE");
+        assert_eq!(k.power_max(Some("p3767-0005")).unwrap().modes[0], "MAXN_SUPER");
+        assert_eq!(k.power_max(None).unwrap().module, "");
+        assert_eq!(k.min_ram_gb_without_swap(), Some(16));
+    }
 }

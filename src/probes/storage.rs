@@ -215,3 +215,62 @@ fn classify(host: &Host, name: &str, dir: &str) -> (DiskClass, String) {
 fn parent(path: &str) -> &str {
     path.rsplit_once('/').map(|(p, _)| if p.is_empty() { "/" } else { p }).unwrap_or("/")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{EnvSource, OfflineRunner};
+    use std::fs;
+    use std::os::unix::fs::symlink;
+
+    fn mount(dev: &str, source: &str) -> Mount {
+        Mount { dev: dev.into(), root: "/".into(), mount_point: "/mnt".into(), fs_type: "ext4".into(), source: source.into() }
+    }
+
+    /// sysfs as the kernel lays it out: `/sys/dev/block/M:m` and `/sys/block/*` are relative
+    /// links into `/sys/devices`; partitions are directories inside their disk.
+    #[test]
+    fn classifies_usb_disks_and_emmc_by_boot_partitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        let usb = "sys/devices/platform/bus@0/3610000.usb/usb2/2-3/2-3:1.0/host0/target0:0:0/0:0:0:0/block/sda";
+        fs::create_dir_all(r.join(usb).join("sda1")).unwrap();
+        fs::write(r.join(usb).join("sda1/partition"), "1\n").unwrap();
+        fs::create_dir_all(r.join("sys/dev/block")).unwrap();
+        symlink(format!("../../{}", usb.trim_start_matches("sys/")) + "/sda1", r.join("sys/dev/block/8:1")).unwrap();
+        // An MMC disk without a readable `device/type`: the boot partitions tell eMMC.
+        let mmc = "sys/devices/platform/bus@0/3460000.mmc/mmc_host/mmc0/mmc0:0001/block/mmcblk0";
+        fs::create_dir_all(r.join(mmc).join("mmcblk0p1")).unwrap();
+        fs::create_dir_all(r.join(mmc).join("mmcblk0boot0")).unwrap();
+        fs::write(r.join(mmc).join("mmcblk0p1/partition"), "1\n").unwrap();
+        fs::create_dir_all(r.join("sys/block")).unwrap();
+        symlink(format!("../{}/mmcblk0boot0", mmc.trim_start_matches("sys/")), r.join("sys/block/mmcblk0boot0")).unwrap();
+        fs::create_dir_all(r.join("sys/class/block")).unwrap();
+        symlink(format!("../../{}/mmcblk0p1", mmc.trim_start_matches("sys/")), r.join("sys/class/block/mmcblk0p1")).unwrap();
+        let host = Host::with_root(r, Box::new(OfflineRunner), EnvSource::Map(Default::default())).unwrap();
+
+        let sda = disk_of(&host, &mount("8:1", "/dev/sda1"));
+        let sda = sda.value().unwrap();
+        assert_eq!((sda.name.as_str(), sda.class), ("sda", DiskClass::Usb));
+
+        // No /sys/dev/block entry for 179:1: found by the source name instead.
+        let emmc = disk_of(&host, &mount("179:1", "/dev/mmcblk0p1"));
+        let emmc = emmc.value().unwrap();
+        assert_eq!((emmc.name.as_str(), emmc.class), ("mmcblk0", DiskClass::Emmc));
+        assert!(emmc.evidence.contains("mmcblk0boot0 exists"), "{}", emmc.evidence);
+
+        let overlay = disk_of(&host, &mount("0:52", "overlay"));
+        assert!(matches!(overlay.absence().unwrap().reason, Reason::NotApplicable(_)));
+        assert_eq!(disk_of(&host, &mount("259:1", "/dev/nvme0n1p1")).absence().unwrap().reason, Reason::Missing);
+    }
+
+    #[test]
+    fn statvfs_answers_on_the_live_host_only() {
+        let live = Host::live();
+        let s = live.statvfs("/no/such/dir/at/all").unwrap();
+        assert!(s.total_bytes > 0 && s.avail_bytes <= s.total_bytes);
+        let dir = tempfile::tempdir().unwrap();
+        let foreign = Host::with_root(dir.path(), Box::new(OfflineRunner), EnvSource::Map(Default::default())).unwrap();
+        assert!(matches!(foreign.statvfs("/").unwrap_err().reason, Reason::NotApplicable(_)));
+    }
+}
