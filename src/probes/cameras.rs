@@ -139,8 +139,7 @@ impl Probe for Cameras {
             let base = format!("{V4L}/{name}");
             let card = host.read_text(&format!("{base}/name")).map(|t| t.trim().to_string()).unwrap_or_else(|_| name.clone());
             let index = host.read_text(&format!("{base}/index")).ok().and_then(|t| t.trim().parse().ok());
-            let device = host.canonical(&format!("{base}/device")).ok().filter(|d| host.is_dir(d));
-            let (key, bus) = bus_of(host, device.as_deref(), &card, &name, ctx);
+            let device = host.canonical(&format!("{base}/device")).ok();
             let dev = format!("/dev/{name}");
             let access = node_access(host, &dev, &groups);
             let user_can_open = match (access.value(), &who) {
@@ -148,6 +147,13 @@ impl Probe for Cameras {
                 _ => None,
             };
             let node = VideoNode { dev, index, access, user_can_open };
+            // A second node of a camera already seen (UVC metadata node): no need to read the
+            // USB device again.
+            if let Some(pos) = device.as_deref().and_then(usb_parent).and_then(|p| keys.iter().position(|k| k == p)) {
+                cameras[pos].nodes.push(node);
+                continue;
+            }
+            let (key, bus) = bus_of(host, device.as_deref(), &card, &name, ctx);
             if let Some(pos) = keys.iter().position(|k| k == &key) {
                 cameras[pos].nodes.push(node);
                 continue;
@@ -160,13 +166,17 @@ impl Probe for Cameras {
     }
 }
 
+/// The USB device directory above a USB interface (`.../2-1` for `.../2-1/2-1:1.0`).
+fn usb_parent(device: &str) -> Option<&str> {
+    let (parent, leaf) = device.rsplit_once('/')?;
+    leaf.contains(':').then_some(parent)
+}
+
 /// The grouping key and the bus of one video node.
 fn bus_of(host: &Host, device: Option<&str>, card: &str, node: &str, ctx: &Context) -> (String, Bus) {
     if let Some(dev) = device {
         // A UVC node's device is the USB interface (`2-1:1.0`); the USB device is its parent.
-        let leaf = dev.rsplit('/').next().unwrap_or("");
-        let usb_dev = dev.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
-        if leaf.contains(':') {
+        if let Some(usb_dev) = usb_parent(dev) {
             if let Ok(vendor) = host.read_text(&format!("{usb_dev}/idVendor")) {
                 let product = host.read_text(&format!("{usb_dev}/idProduct")).map(|t| t.trim().to_string()).unwrap_or_default();
                 let speed_mbps = host.read_text(&format!("{usb_dev}/speed")).ok().and_then(|s| s.trim().parse().ok());

@@ -3,6 +3,7 @@
 //! live host, the runner's `df` for a foreign root).
 
 use serde::Serialize;
+use std::collections::HashMap;
 
 use crate::context::{Context, Probe};
 use crate::fact::Fact;
@@ -83,21 +84,22 @@ impl Probe for Storage {
         let (docker_path, docker_root_from, daemon_json_problem) = docker_root(host);
         let empty = Vec::new();
         let list = mounts.as_ref().unwrap_or(&empty);
-        let root = volume(host, list, mounts.as_ref().err(), "/");
-        let docker_root = volume(host, list, mounts.as_ref().err(), &docker_path);
+        // One sysfs lookup per block device, however many mounts and volumes share it (each
+        // lookup walks a deep /sys/devices path).
+        let mut disks: HashMap<String, Fact<Disk>> = HashMap::new();
         let mut nvme_mounts: Vec<String> = Vec::new();
-        let mut seen_dev: Vec<&str> = Vec::new();
-        for m in list {
-            if seen_dev.contains(&m.dev.as_str()) || !m.source.starts_with("/dev/") {
+        for m in list.iter().filter(|m| m.source.starts_with("/dev/")) {
+            if disks.contains_key(&m.dev) {
                 continue;
             }
-            if let Some(d) = disk_of(host, m).value() {
-                seen_dev.push(&m.dev);
-                if d.class == DiskClass::Nvme {
-                    nvme_mounts.push(m.mount_point.clone());
-                }
+            let disk = disk_of(host, m);
+            if disk.value().is_some_and(|d| d.class == DiskClass::Nvme) {
+                nvme_mounts.push(m.mount_point.clone());
             }
+            disks.insert(m.dev.clone(), disk);
         }
+        let root = volume(host, list, mounts.as_ref().err(), &disks, "/");
+        let docker_root = volume(host, list, mounts.as_ref().err(), &disks, &docker_path);
         Storage { mounts, root, docker_root, docker_root_from, daemon_json_problem, nvme_mounts }
     }
 }
@@ -126,11 +128,11 @@ fn docker_root(host: &Host) -> (String, String, Option<Absence>) {
     }
 }
 
-fn volume(host: &Host, mounts: &[Mount], mounts_absent: Option<&Absence>, path: &str) -> Volume {
+fn volume(host: &Host, mounts: &[Mount], mounts_absent: Option<&Absence>, disks: &HashMap<String, Fact<Disk>>, path: &str) -> Volume {
     let resolved = host.canonical(path).unwrap_or_else(|_| path.to_string());
     let mount = mountinfo::mount_of(mounts, &resolved);
     let disk = match (mount, mounts_absent) {
-        (Some(m), _) => disk_of(host, m),
+        (Some(m), _) => disks.get(&m.dev).cloned().unwrap_or_else(|| disk_of(host, m)),
         (None, Some(a)) => Fact::Absent(a.clone()),
         (None, None) => Fact::absent(MOUNTINFO, Reason::Malformed(format!("no mount holds {resolved}"))),
     };
@@ -176,13 +178,16 @@ pub fn disk_of(host: &Host, m: &Mount) -> Fact<Disk> {
     }
     let by_dev = format!("/sys/dev/block/{}", m.dev);
     let by_name = m.source.strip_prefix("/dev/").map(|n| format!("/sys/class/block/{n}"));
+    // Every block device directory has a `dev` file; a partition's also has `partition` and
+    // sits inside its disk's directory.
     let found = [Some(by_dev.clone()), by_name].into_iter().flatten().find_map(|link| {
         let real = host.canonical(&link).ok()?;
-        host.is_dir(&real).then_some((link, real))
+        if host.exists(&format!("{real}/partition")) {
+            return Some((link, parent(&real).to_string()));
+        }
+        host.exists(&format!("{real}/dev")).then_some((link, real))
     });
-    let Some((link, real)) = found else { return Fact::absent(&by_dev, Reason::Missing) };
-    // A partition's directory sits inside its disk's and has a `partition` file.
-    let disk_dir = if host.exists(&format!("{real}/partition")) { parent(&real).to_string() } else { real.clone() };
+    let Some((link, disk_dir)) = found else { return Fact::absent(&by_dev, Reason::Missing) };
     let name = disk_dir.rsplit('/').next().unwrap_or_default().to_string();
     let (class, evidence) = classify(host, &name, &disk_dir);
     Fact::known(Disk { name, class, evidence }, format!("{link} -> {disk_dir}"))
