@@ -2,14 +2,25 @@
 //! lists them all in report order. A check reads the world only through the `Context`; a check
 //! that panics becomes an `error` result, never a crash.
 
+mod cameras_access;
+mod cameras_argus;
+mod cameras_detected;
+mod cameras_usb_speed;
 mod cuda_version;
 mod device_container;
 mod device_jetson;
+mod free_space;
 mod gpu_driver;
+mod gpu_jetson_nodes;
 mod l4t_consistency;
 mod l4t_jetpack;
 mod l4t_lifecycle;
 mod l4t_release;
+mod storage_docker_root;
+mod storage_root_free;
+mod system_cpu;
+mod system_memory;
+mod system_power_mode;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -79,6 +90,16 @@ pub fn registry() -> Vec<&'static CheckDef> {
         &l4t_consistency::CHECK,
         &cuda_version::CHECK,
         &gpu_driver::CHECK,
+        &gpu_jetson_nodes::CHECK,
+        &cameras_detected::CHECK,
+        &cameras_usb_speed::CHECK,
+        &cameras_access::CHECK,
+        &cameras_argus::CHECK,
+        &storage_root_free::CHECK,
+        &storage_docker_root::CHECK,
+        &system_memory::CHECK,
+        &system_cpu::CHECK,
+        &system_power_mode::CHECK,
     ]
 }
 

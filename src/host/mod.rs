@@ -7,6 +7,7 @@
 //! `/usr/local/cuda-12.6`, and following it naively would escape a fixture.
 
 mod absence;
+mod space;
 pub mod runner;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 pub use absence::{Absence, Reason};
+pub use space::Space;
 pub use runner::{CmdOutput, CmdStatus, CommandRunner, FakeRunner, OfflineRunner, RealRunner};
 
 /// Files larger than this are refused: every file jetdoc probes is far smaller (the dpkg status of

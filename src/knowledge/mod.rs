@@ -14,6 +14,9 @@ pub use versions::L4tVersion;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("checks/l4t.toml", include_str!("../../checks/l4t.toml")),
     ("checks/modules.toml", include_str!("../../checks/modules.toml")),
+    ("checks/cameras.toml", include_str!("../../checks/cameras.toml")),
+    ("checks/storage.toml", include_str!("../../checks/storage.toml")),
+    ("checks/system.toml", include_str!("../../checks/system.toml")),
 ];
 
 /// Where user tables live when `--checks-dir` is not given.
@@ -32,6 +35,18 @@ pub struct Knowledge {
     pub module: Vec<Module>,
     #[serde(default)]
     pub carrier: Vec<Carrier>,
+    #[serde(default)]
+    pub usb_camera: Vec<UsbCamera>,
+    #[serde(default)]
+    pub csi_sensor: Vec<CsiSensor>,
+    #[serde(default)]
+    pub free_space: Vec<FreeSpace>,
+    #[serde(default)]
+    pub memory: Vec<MemoryRule>,
+    #[serde(default)]
+    pub power_max: Vec<PowerMax>,
+    #[serde(default)]
+    pub gpu_nodes: Vec<GpuNodes>,
     /// Files this knowledge was loaded from (built-in names first).
     #[serde(skip)]
     pub sources: Vec<String>,
@@ -86,6 +101,63 @@ pub struct Module {
 pub struct Carrier {
     pub part: String,
     pub name: String,
+}
+
+/// A USB camera (or a part of one) recognised by its ids.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsbCamera {
+    pub vendor: String,
+    pub product: String,
+    pub name: String,
+    /// `camera`, `sensors` (the IMU MCU of a camera) or `dfu` (firmware-update mode).
+    pub kind: String,
+    /// Link speed in Mbit/s below which the camera drops frames (5000 = USB 3).
+    pub min_mbps: Option<u32>,
+}
+
+/// A CSI or GMSL sensor recognised by the sensor token of its V4L2 card name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsiSensor {
+    pub sensor: String,
+    pub name: String,
+    /// `csi` or `gmsl`.
+    pub bus: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreeSpace {
+    /// `root` or `docker-root`.
+    pub target: String,
+    pub warn_gb: f64,
+    pub fail_gb: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryRule {
+    pub min_ram_gb_without_swap: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PowerMax {
+    /// Module part-number prefix (`p3767`, `p3701-0005`); empty matches every board.
+    pub module: String,
+    /// nvpmodel mode names, fastest first.
+    pub modes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpuNodes {
+    pub soc: String,
+    #[serde(default)]
+    pub all: Vec<String>,
+    #[serde(default)]
+    pub any: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +239,12 @@ impl Knowledge {
         self.soc.extend(other.soc);
         self.module.extend(other.module);
         self.carrier.extend(other.carrier);
+        self.usb_camera.extend(other.usb_camera);
+        self.csi_sensor.extend(other.csi_sensor);
+        self.free_space.extend(other.free_space);
+        self.memory.extend(other.memory);
+        self.power_max.extend(other.power_max);
+        self.gpu_nodes.extend(other.gpu_nodes);
         self.sources.push(name.to_string());
     }
 
@@ -198,6 +276,38 @@ impl Knowledge {
 
     pub fn soc(&self, id: &str) -> Option<&Soc> {
         self.soc.iter().rev().find(|s| s.id == id)
+    }
+
+    pub fn usb_camera(&self, vendor: &str, product: &str) -> Option<&UsbCamera> {
+        self.usb_camera.iter().rev().find(|c| c.vendor.eq_ignore_ascii_case(vendor) && c.product.eq_ignore_ascii_case(product))
+    }
+
+    pub fn csi_sensor(&self, sensor: &str) -> Option<&CsiSensor> {
+        self.csi_sensor.iter().rev().find(|c| c.sensor.eq_ignore_ascii_case(sensor))
+    }
+
+    /// Free-space thresholds for `root` or `docker-root` (the last row wins).
+    pub fn free_space(&self, target: &str) -> Option<&FreeSpace> {
+        self.free_space.iter().rev().find(|f| f.target == target)
+    }
+
+    pub fn min_ram_gb_without_swap(&self) -> Option<u32> {
+        self.memory.last().map(|m| m.min_ram_gb_without_swap)
+    }
+
+    /// The power-mode preference for a module: the longest matching prefix, later rows winning ties.
+    pub fn power_max(&self, module: Option<&str>) -> Option<&PowerMax> {
+        let part = module.unwrap_or("");
+        self.power_max
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| part.to_ascii_lowercase().starts_with(&p.module.to_ascii_lowercase()))
+            .max_by_key(|(i, p)| (p.module.len(), *i))
+            .map(|(_, p)| p)
+    }
+
+    pub fn gpu_nodes(&self, soc: &str) -> Option<&GpuNodes> {
+        self.gpu_nodes.iter().rev().find(|g| g.soc == soc)
     }
 
     /// The newest release row known for a major (for hints such as "upgrade to 36.4.7").
@@ -263,5 +373,30 @@ mod tests {
         let err = Knowledge::load(Some(dir.path())).unwrap_err().to_string();
         assert!(err.contains("zz-bad.toml: line 3"), "{err}");
         assert!(Knowledge::load(Some(Path::new("/no/such/dir"))).is_err());
+    }
+
+    #[test]
+    fn device_tables_are_consistent() {
+        let k = Knowledge::builtin();
+        for c in &k.usb_camera {
+            let hex4 = |s: &str| s.len() == 4 && s.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
+            assert!(hex4(&c.vendor) && hex4(&c.product), "{} {}:{}", c.name, c.vendor, c.product);
+            assert!(["camera", "sensors", "dfu"].contains(&c.kind.as_str()), "{}", c.kind);
+        }
+        assert_eq!(k.usb_camera("2b03", "F880").map(|c| (c.name.as_str(), c.min_mbps)), Some(("ZED 2i", Some(5000))));
+        assert_eq!(k.csi_sensor("zedx").map(|s| s.bus.as_str()), Some("gmsl"));
+        for g in &k.gpu_nodes {
+            assert!(k.soc(&g.soc).is_some(), "gpu_nodes for unknown soc {}", g.soc);
+            assert!(!g.all.is_empty() || !g.any.is_empty());
+        }
+        for t in ["root", "docker-root"] {
+            let f = k.free_space(t).unwrap();
+            assert!(f.fail_gb < f.warn_gb, "{t}");
+        }
+        // The most specific prefix wins; every board gets the generic row.
+        assert_eq!(k.power_max(Some("p3668-0001")).unwrap().modes[0], "MODE_20W_6CORE");
+        assert_eq!(k.power_max(Some("p3767-0005")).unwrap().modes[0], "MAXN_SUPER");
+        assert_eq!(k.power_max(None).unwrap().module, "");
+        assert_eq!(k.min_ram_gb_without_swap(), Some(16));
     }
 }

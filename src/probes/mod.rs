@@ -2,12 +2,22 @@
 //! the pure parsers of `crate::facts`. Each probe is computed once per run through
 //! `Context::get`.
 
+pub mod cameras;
 pub mod gpu;
 pub mod identity;
+pub mod jetson_gpu;
+pub mod memory;
 pub mod packages;
+pub mod power;
 pub mod software;
+pub mod storage;
 
+pub use cameras::Cameras;
 pub use gpu::Gpus;
 pub use identity::Identity;
+pub use jetson_gpu::JetsonGpuNodes;
+pub use memory::Memory;
 pub use packages::Packages;
+pub use power::Power;
 pub use software::Software;
+pub use storage::Storage;
