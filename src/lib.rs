@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod container;
 pub mod context;
 pub mod fact;
 pub mod facts;

@@ -3,17 +3,20 @@
 //! subset of the arrays below); arrays from later files are appended, and lookups take the
 //! *last* matching row, so a user's row overrides a built-in one.
 
+mod images;
 mod versions;
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+pub use images::{ImageCandidate, ImageL4t, ImageLabel, ImagePlatform, ImageRule};
 pub use versions::L4tVersion;
 
 /// The built-in tables, in load order.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("checks/l4t.toml", include_str!("../../checks/l4t.toml")),
     ("checks/modules.toml", include_str!("../../checks/modules.toml")),
+    ("checks/images.toml", include_str!("../../checks/images.toml")),
 ];
 
 /// Where user tables live when `--checks-dir` is not given.
@@ -32,6 +35,16 @@ pub struct Knowledge {
     pub module: Vec<Module>,
     #[serde(default)]
     pub carrier: Vec<Carrier>,
+    #[serde(default)]
+    pub image_l4t: Vec<ImageL4t>,
+    #[serde(default)]
+    pub image_platform: Vec<ImagePlatform>,
+    #[serde(default)]
+    pub image_label: Vec<ImageLabel>,
+    #[serde(default)]
+    pub image_rule: Vec<ImageRule>,
+    #[serde(default)]
+    pub image: Vec<ImageCandidate>,
     /// Files this knowledge was loaded from (built-in names first).
     #[serde(skip)]
     pub sources: Vec<String>,
@@ -167,6 +180,11 @@ impl Knowledge {
         self.soc.extend(other.soc);
         self.module.extend(other.module);
         self.carrier.extend(other.carrier);
+        self.image_l4t.extend(other.image_l4t);
+        self.image_platform.extend(other.image_platform);
+        self.image_label.extend(other.image_label);
+        self.image_rule.extend(other.image_rule);
+        self.image.extend(other.image);
         self.sources.push(name.to_string());
     }
 
