@@ -34,6 +34,7 @@ where
     checks::install_panic_hook();
     let result = match &cli.command {
         cli::Command::Check(a) => commands::check::run(&cli.global, a),
+        cli::Command::Image(cli::ImageCommand::Select(a)) => commands::image_select::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,
