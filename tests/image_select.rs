@@ -127,8 +127,8 @@ fn selection_rejects_wrong_arch_and_l4t_reads_layers_then_pulls_the_arm64_varian
 
     let x86c = candidate(&v, &x86, "registry");
     assert_eq!(x86c["accepted"], false);
-    let err = x86c["error"].as_str().unwrap();
-    assert!(err.contains("no linux/arm64 image in its index; it has linux/amd64"), "{err}");
+    assert_eq!(failed_rules(x86c), vec!["image.arch"]);
+    assert_eq!(message_of(x86c, "image.arch"), "no linux/arm64 image in its index; it has linux/amd64");
 
     let r35c = candidate(&v, &r35, "registry");
     assert_eq!((r35c["accepted"].as_bool(), r35c["decided_on"].as_str()), (Some(false), Some("tag")));
@@ -180,11 +180,13 @@ fn nothing_compatible_means_build_with_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
     assert_eq!(v["chosen"]["action"], "build");
-    assert!(v["candidates"].as_array().unwrap().iter().all(|c| c["accepted"] == false));
+    assert!(v["candidates"].as_array().unwrap().iter().all(|c| c["accepted"] == false && c["error"].is_null()));
+    assert!(v["chosen"]["reason"].as_str().unwrap().starts_with("no candidate fits this host: build one with `jetdoc image build`"));
     // A tag the registry does not have is reported as such.
     let missing = format!("{}/dustynv/l4t-pytorch:r36.4.9", w.registry.addr);
     let v = json(&select(&w, &["--candidate", &missing, "--format", "json"]));
     assert!(candidate(&v, &missing, "registry")["error"].as_str().unwrap().contains("not found (404)"));
+    assert!(v["chosen"]["reason"].as_str().unwrap().contains("1 could not be checked at the registry"));
 }
 
 #[test]
@@ -239,4 +241,26 @@ fn profile_candidates_on_a_foreign_root_are_decided_on_tags_without_docker() {
     let out = support::run(support::jetdoc().args(["image", "select", "--profile", "nope", "--root"]).arg(&root));
     assert_eq!(out.status.code(), Some(2));
     assert!(support::stderr(&out).contains("unknown profile `nope`"));
+}
+
+#[test]
+fn bearer_token_flow_reads_the_challenge_fetches_a_token_and_reports_the_rate_limit() {
+    use support::registry::{TokenFront, FRONT_REMAINING};
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(w) = world(tmp.path(), None) else { return };
+    push_images(&w.registry);
+    let front = TokenFront::start(&w.registry);
+    let good = format!("{}/dustynv/l4t-pytorch:r36.4.0", front.addr);
+    let out = select(&w, &["--candidate", &good, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    let v = json(&out);
+    let c = candidate(&v, &good, "registry");
+    assert_eq!((c["accepted"].as_bool(), c["layers"].as_u64()), (Some(true), Some(3)));
+    assert_eq!(c["rate_limit"]["remaining"], FRONT_REMAINING);
+    // One token for the repository (cached across HEAD, index, manifest and config), asked for
+    // anonymously with the challenge's service and scope.
+    let asked = front.token_requests.lock().unwrap().clone();
+    assert_eq!(asked, vec![("service=jetdoc-test&scope=repository%3Adustynv%2Fl4t-pytorch%3Apull".to_string(), false)]);
+    let text = support::stdout(&select(&w, &["--candidate", &good, "--explain"]));
+    assert!(text.contains(&format!("ratelimit-remaining {FRONT_REMAINING}")), "{text}");
 }

@@ -132,7 +132,9 @@ fn render_candidate(out: &mut String, c: &Candidate, paint: &dyn Fn(&str, fn(con
             let _ = writeln!(out, "             {}{}", if i == 0 { "registry: " } else { "" }, line.trim());
         }
     }
-    for d in &c.decisions {
+    // A candidate rejected on its tag was never inspected: its "not stated" rows say nothing.
+    let shown = c.decisions.iter().filter(|d| c.decided_on == "image" || d.verdict != Verdict::Unknown);
+    for d in shown {
         let verdict = match d.verdict {
             Verdict::Pass => paint("pass", |t| t.green()),
             Verdict::Fail => paint("FAIL", |t| t.red().bold()),

@@ -245,6 +245,14 @@ pub fn select(ctx: &Context, req: &Request, client: &mut RegistryClient, reporte
         reporter.step(&format!("querying {reference}"));
         let parsed = Reference::parse(reference)?;
         match client.inspect(&parsed, &want) {
+            Err(RegistryError::NoPlatform { wanted, available, .. }) => {
+                // Not an access problem: the image exists, for other architectures only.
+                c.decided_on = "image".into();
+                if let Some(d) = c.decisions.iter_mut().find(|d| d.rule == "image.arch") {
+                    d.verdict = Verdict::Fail;
+                    d.message = format!("no {wanted} image in its index; it has {available}");
+                }
+            }
             Err(e) => {
                 c.decided_on = "image".into();
                 c.error = Some(e.to_string());
@@ -275,9 +283,15 @@ pub fn select(ctx: &Context, req: &Request, client: &mut RegistryClient, reporte
     }
 
     let Some(i) = chosen else {
-        let reason = match &req.profile {
-            Some(p) => format!("no candidate fits this host: build one with `jetdoc image build --profile {p}`"),
-            None => "no candidate fits this host: build one with `jetdoc image build`".into(),
+        let build = match &req.profile {
+            Some(p) => format!("`jetdoc image build --profile {p}`"),
+            None => "`jetdoc image build`".into(),
+        };
+        let unanswered = out.iter().filter(|c| c.error.is_some()).count();
+        let reason = if unanswered == 0 {
+            format!("no candidate fits this host: build one with {build}")
+        } else {
+            format!("no candidate fits this host ({unanswered} could not be checked at the registry: see --explain): build one with {build}, or fix the access and run again")
         };
         return Ok(Selection { host, candidates: out, chosen: Chosen { action: Action::Build, reference: None, reason }, pull: None, notes });
     };

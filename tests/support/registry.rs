@@ -239,3 +239,90 @@ impl Drop for TestRegistry {
         }
     }
 }
+
+/// A token-auth front for a `TestRegistry`, as Docker Hub and nvcr.io put one before theirs:
+/// `/v2/...` without `Authorization: Bearer <token>` gets `401` and a `WWW-Authenticate: Bearer
+/// realm=...,service=...,scope=...` challenge; `/token` hands out the token (recording each
+/// query); authorised requests are forwarded to the registry. Every answer carries Docker Hub's
+/// rate-limit headers. GET and HEAD only, one request per connection.
+pub struct TokenFront {
+    pub addr: String,
+    /// Query strings of the token requests, with whether they carried basic credentials.
+    pub token_requests: std::sync::Arc<std::sync::Mutex<Vec<(String, bool)>>>,
+}
+
+pub const FRONT_TOKEN: &str = "jetdoc-test-token-0f9c";
+pub const FRONT_REMAINING: &str = "97;w=21600";
+
+impl TokenFront {
+    pub fn start(upstream: &TestRegistry) -> TokenFront {
+        use std::io::{BufRead, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let upstream = upstream.addr.clone();
+        let token_requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = token_requests.clone();
+        let realm = format!("http://{addr}/token");
+        std::thread::spawn(move || {
+            let http = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut headers = Vec::new();
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = line.trim_end().split_once(':') {
+                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                    }
+                }
+                let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+                let mut parts = request_line.split_whitespace();
+                let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
+                let limits = format!("ratelimit-limit: 100;w=21600\r\nratelimit-remaining: {FRONT_REMAINING}\r\n");
+                let reply = if let Some(query) = target.strip_prefix("/token?") {
+                    let basic = header("authorization").is_some_and(|a| a.starts_with("Basic "));
+                    log.lock().unwrap().push((query.to_string(), basic));
+                    let body = format!(r#"{{"token":"{FRONT_TOKEN}","expires_in":300}}"#);
+                    (format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", body.len()), body.into_bytes())
+                } else if header("authorization").as_deref() != Some(&format!("Bearer {FRONT_TOKEN}")) {
+                    let repo = target.trim_start_matches("/v2/").split("/manifests/").next().unwrap_or("").split("/blobs/").next().unwrap_or("").to_string();
+                    let body = br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#.to_vec();
+                    (
+                        format!(
+                            "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer realm=\"{realm}\",service=\"jetdoc-test\",scope=\"repository:{repo}:pull\"\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{limits}",
+                            body.len()
+                        ),
+                        body,
+                    )
+                } else {
+                    let m = if method == "HEAD" { reqwest::Method::HEAD } else { reqwest::Method::GET };
+                    let mut req = http.request(m, format!("http://{upstream}{target}"));
+                    if let Some(a) = header("accept") {
+                        req = req.header("accept", a);
+                    }
+                    let resp = req.send().unwrap();
+                    let mut head = format!("HTTP/1.1 {}\r\n{limits}", resp.status());
+                    for name in ["content-type", "docker-content-digest", "location", "content-length"] {
+                        if let Some(v) = resp.headers().get(name) {
+                            head.push_str(&format!("{name}: {}\r\n", v.to_str().unwrap()));
+                        }
+                    }
+                    (head, resp.bytes().unwrap().to_vec())
+                };
+                let (head, body) = reply;
+                let _ = stream.write_all(format!("{head}connection: close\r\n\r\n").as_bytes());
+                if method != "HEAD" {
+                    let _ = stream.write_all(&body);
+                }
+            }
+        });
+        TokenFront { addr, token_requests }
+    }
+}
