@@ -264,3 +264,17 @@ fn bearer_token_flow_reads_the_challenge_fetches_a_token_and_reports_the_rate_li
     let text = support::stdout(&select(&w, &["--candidate", &good, "--explain"]));
     assert!(text.contains(&format!("ratelimit-remaining {FRONT_REMAINING}")), "{text}");
 }
+
+#[test]
+fn a_deep_image_is_flagged_from_its_manifest_before_any_pull() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(w) = world(tmp.path(), None) else { return };
+    let files: Vec<(String, Vec<u8>)> = (0..120).map(|i| (format!("opt/layer{i}"), format!("{i}\n").into_bytes())).collect();
+    let layers: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (p.as_str(), c.as_slice())).collect();
+    let deep = w.registry.push_single("deep/l4t-ml", "r36.4.0", &Variant { arch: "arm64", labels: R36_4_LABELS, env: &[], layers: &layers });
+    let out = select(&w, &["--candidate", &deep]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    let text = support::stdout(&out);
+    assert!(text.contains("warning: 120 layers: 5 left under Docker's 125-layer limit"), "{text}");
+    assert!(local_arch(&w.daemon, &deep).is_none(), "nothing was pulled");
+}

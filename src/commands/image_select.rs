@@ -67,6 +67,13 @@ fn render(s: &Selection, explain: bool, color: bool) -> String {
         Action::Build => paint("build", |t| t.yellow().bold()),
     };
     let _ = writeln!(out, "\nchosen   {action}: {}", s.chosen.reason);
+    if !explain {
+        if let Some(c) = s.candidates.iter().find(|c| Some(&c.reference) == s.chosen.reference.as_ref() && c.accepted) {
+            for w in &c.warnings {
+                let _ = writeln!(out, "{} {w}", paint("warning:", |t| t.yellow()));
+            }
+        }
+    }
     let rejected = s.candidates.iter().filter(|c| !c.accepted && c.decided_on != "not-queried").count();
     if !explain && rejected > 0 {
         let _ = writeln!(out, "         {rejected} candidate(s) rejected: --explain lists each with its rule");
@@ -144,6 +151,9 @@ fn render_candidate(out: &mut String, c: &Candidate, paint: &dyn Fn(&str, fn(con
         if d.verdict == Verdict::Fail && !d.why.is_empty() {
             let _ = writeln!(out, "                  why: {}", d.why);
         }
+    }
+    for w in &c.warnings {
+        let _ = writeln!(out, "             {} {w}", paint("warning:", |t| t.yellow()));
     }
     if let Some(n) = &c.note {
         let _ = writeln!(out, "             note: {n}");

@@ -14,6 +14,12 @@ use super::rules::{self, ConfigView, Decision, HostFacts, ImageFacts, Verdict};
 use crate::context::Context;
 use crate::host::CmdStatus;
 
+/// Docker's layer store refuses a 126th filesystem layer ("max depth exceeded", moby
+/// `layer_store.go` maxLayerDepth = 125); from 100 a base leaves little room for build steps
+/// (container-runtime.md §9). Said before the pull, not after 30 GB have landed.
+pub const LAYER_LIMIT: usize = 125;
+pub const LAYER_WARN: usize = 100;
+
 /// How long a `docker pull` may take: a JetPack base is 5-15 GB.
 const PULL_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
 
@@ -88,6 +94,9 @@ pub struct Candidate {
     pub rate_limit: Option<RateLimit>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Things to know that do not reject it (a layer count near the limit).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Candidate {
@@ -231,6 +240,7 @@ pub fn select(ctx: &Context, req: &Request, client: &mut RegistryClient, reporte
             platforms: Vec::new(),
             rate_limit: None,
             note: note.clone(),
+            warnings: Vec::new(),
         };
         if chosen.is_some() {
             c.decided_on = "not-queried".into();
@@ -270,6 +280,7 @@ pub fn select(ctx: &Context, req: &Request, client: &mut RegistryClient, reporte
                 c.decided_on = "image".into();
                 c.accepted = rules::accepted(&c.decisions);
                 c.layers = Some(remote.layers);
+                c.warnings = layer_warnings(remote.layers);
                 c.size_bytes = Some(remote.compressed_bytes);
                 c.digest = Some(remote.manifest_digest.clone());
                 c.platforms = remote.platforms.clone();
@@ -418,6 +429,22 @@ fn judge_local(host: &HostFacts, k: &crate::knowledge::Knowledge, reference: &st
         platforms: Vec::new(),
         rate_limit: None,
         note: None,
+        warnings: inspect.rootfs.as_ref().map(|r| layer_warnings(r.layers.len())).unwrap_or_default(),
+    }
+}
+
+fn layer_warnings(layers: usize) -> Vec<String> {
+    if layers >= LAYER_LIMIT {
+        vec![format!(
+            "{layers} layers: at Docker's {LAYER_LIMIT}-layer limit, every RUN/COPY on it fails with `max depth exceeded`; build on a flattened copy (`jetdoc image flatten`)"
+        )]
+    } else if layers >= LAYER_WARN {
+        vec![format!(
+            "{layers} layers: {} left under Docker's {LAYER_LIMIT}-layer limit for the steps of a build on it",
+            LAYER_LIMIT - layers
+        )]
+    } else {
+        Vec::new()
     }
 }
 
@@ -559,6 +586,13 @@ mod tests {
         assert!(err.contains("pytorch") && err.contains("--candidate"), "{err}");
         assert!(matches!(candidates(&ctx, &Request { profile: None, candidates: vec![], pull: false }), Err(SelectError::NoCandidates)));
         assert!(candidates(&ctx, &Request { profile: None, candidates: vec!["UPPER/case".into()], pull: false }).is_err());
+    }
+
+    #[test]
+    fn deep_images_are_flagged_before_the_pull() {
+        assert!(layer_warnings(99).is_empty());
+        assert!(layer_warnings(110)[0].contains("15 left under Docker's 125-layer limit"));
+        assert!(layer_warnings(125)[0].contains("max depth exceeded"));
     }
 
     #[test]
