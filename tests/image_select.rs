@@ -169,6 +169,24 @@ fn selection_rejects_wrong_arch_and_l4t_reads_layers_then_pulls_the_arm64_varian
     let v = json(&select(&w, &["--candidate", &good, "--format", "json"]));
     assert_eq!(v["chosen"]["action"], "use-local");
     assert_eq!(candidate(&v, &good, "local")["layers"], 3);
+
+    // A tag nobody has: other local tags of the same repository are scanned and judged too (the
+    // amd64 build kept no tag, so only the pulled arm64 image is there, under two names).
+    let dev = good.replace(":r36.4.0", ":r36.4.0-dev");
+    w.daemon.docker_ok(&["tag", &good, &dev]);
+    let wanted = good.replace(":r36.4.0", ":r36.4.9");
+    let v = json(&select(&w, &["--candidate", &wanted, "--format", "json"]));
+    assert_eq!(v["chosen"]["action"], "use-local", "{v:#}");
+    let reg = w.registry.addr.clone();
+    let mut scanned: Vec<(&str, &str)> = v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["reference"].as_str().unwrap(), c["origin"].as_str().unwrap()))
+        .collect();
+    let of = format!("local tag of {reg}/dustynv/l4t-pytorch");
+    scanned.sort();
+    assert_eq!(scanned, vec![(good.as_str(), of.as_str()), (dev.as_str(), of.as_str())]);
 }
 
 #[test]

@@ -200,15 +200,22 @@ pub fn select(ctx: &Context, req: &Request, client: &mut RegistryClient, reporte
     }
     let want = Platform::parse(&platform_str).expect("os/arch");
 
-    // 1. Local images: the candidates themselves and other local tags of their repositories.
+    // 1. Local images: the candidates themselves, then (only if none fits) other local tags of
+    // their repositories. Each is judged by the same rules as a registry image.
     reporter.step("inspecting local images");
-    match local_images(ctx, &list) {
-        Err(why) => notes.push(format!("local images not checked: {why}")),
-        Ok(found) => {
-            for (reference, origin, inspect) in found {
-                let c = judge_local(&host, k, &reference, &origin, &inspect);
-                out.push(c);
-            }
+    let asked: Vec<(String, String)> = list.iter().map(|(r, o, _)| (r.clone(), o.clone())).collect();
+    let mut docker_ok = true;
+    match inspect_local_many(ctx, &asked) {
+        Err(why) => {
+            docker_ok = false;
+            notes.push(format!("local images not checked: {why}"));
+        }
+        Ok(found) => out.extend(found.iter().map(|(r, o, i)| judge_local(&host, k, r, o, i))),
+    }
+    if docker_ok && !out.iter().any(|c| c.accepted) {
+        match other_local_tags(ctx, &list).and_then(|others| inspect_local_many(ctx, &others)) {
+            Err(why) => notes.push(format!("other local tags not checked: {why}")),
+            Ok(found) => out.extend(found.iter().map(|(r, o, i)| judge_local(&host, k, r, o, i))),
         }
     }
     if let Some(c) = out.iter().find(|c| c.accepted) {
@@ -328,6 +335,8 @@ pub struct LocalInspect {
     pub id: String,
     #[serde(rename = "RepoTags", default)]
     pub repo_tags: Option<Vec<String>>,
+    #[serde(rename = "RepoDigests", default)]
+    pub repo_digests: Option<Vec<String>>,
     #[serde(rename = "Architecture", default)]
     pub architecture: String,
     #[serde(rename = "Os", default)]
@@ -354,36 +363,68 @@ pub struct LocalRootFs {
     pub layers: Vec<String>,
 }
 
-/// Local images of the candidates' repositories: (reference, origin, inspect). The candidates'
-/// own tags come first, in candidate order.
-fn local_images(ctx: &Context, list: &[(String, String, Option<String>)]) -> Result<Vec<(String, String, LocalInspect)>, String> {
-    let mut refs: Vec<(String, String)> = Vec::new();
+/// Other local tags of the candidates' repositories (`l4t-pytorch:r36.4.0-cu126` when
+/// `l4t-pytorch:r36.4.0` was asked for). One `docker image ls` for all repositories: listing is
+/// the slow call on a daemon with many images, so it runs only when no candidate itself fits.
+fn other_local_tags(ctx: &Context, list: &[(String, String, Option<String>)]) -> Result<Vec<(String, String)>, String> {
     let mut repos: Vec<String> = Vec::new();
-    for (reference, origin, _) in list {
+    for (reference, _, _) in list {
         let repo = rules::split_tag(reference).0.to_string();
         if !repos.contains(&repo) {
             repos.push(repo);
         }
-        refs.push((reference.clone(), origin.clone()));
+    }
+    let mut args: Vec<String> = vec!["image".into(), "ls".into(), "--format".into(), "{{.Repository}}:{{.Tag}}".into()];
+    for repo in &repos {
+        args.push("--filter".into());
+        args.push(format!("reference={repo}"));
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = ctx.host.run("docker", &argv);
+    if !out.success() {
+        return Err(out.describe_failure(&format!("docker {}", args.join(" "))));
     }
     let mut others: Vec<(String, String)> = Vec::new();
-    for repo in &repos {
-        let args = ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo.as_str()];
-        let out = ctx.host.run("docker", &args);
-        if !out.success() {
-            return Err(out.describe_failure(&format!("docker {}", args.join(" "))));
+    for line in out.stdout.lines().map(str::trim).filter(|l| !l.is_empty() && !l.contains("<none>")) {
+        if list.iter().any(|(r, _, _)| same_image_name(r, line)) || others.iter().any(|(r, _)| r == line) {
+            continue;
         }
-        for line in out.stdout.lines().map(str::trim).filter(|l| !l.is_empty() && !l.contains("<none>")) {
-            if !refs.iter().any(|(r, _)| same_image_name(r, line)) && !others.iter().any(|(r, _)| r == line) {
-                others.push((line.to_string(), format!("local tag of {repo}")));
-            }
-        }
+        let repo = rules::split_tag(line).0;
+        let of = repos.iter().find(|r| same_repo(r, repo)).cloned().unwrap_or_else(|| repo.to_string());
+        others.push((line.to_string(), format!("local tag of {of}")));
     }
-    refs.extend(others);
+    Ok(others)
+}
+
+/// `docker image inspect REF...` in one call: the images that exist, each with the reference
+/// it was asked by. Missing ones are simply absent (docker exits 1 and names them on stderr).
+fn inspect_local_many(ctx: &Context, refs: &[(String, String)]) -> Result<Vec<(String, String, LocalInspect)>, String> {
+    if refs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut args = vec!["image", "inspect"];
+    args.extend(refs.iter().map(|(r, _)| r.as_str()));
+    let out = ctx.host.run("docker", &args);
+    let only_missing =
+        out.stderr.lines().filter(|l| !l.trim().is_empty()).all(|l| l.contains("No such image") || l.contains("No such object"));
+    match out.status {
+        CmdStatus::Exited(0) => {}
+        CmdStatus::Exited(1) if only_missing => {}
+        _ => return Err(out.describe_failure(&format!("docker {}", args.join(" ")))),
+    }
+    let all: Vec<LocalInspect> = if out.stdout.trim().is_empty() {
+        Vec::new()
+    } else {
+        serde_json::from_str(&out.stdout).map_err(|e| format!("`docker {}` printed unexpected JSON: {e}", args.join(" ")))?
+    };
     let mut found = Vec::new();
     for (reference, origin) in refs {
-        if let Some(inspect) = inspect_local(ctx, &reference)? {
-            found.push((reference, origin, inspect));
+        let hit = all.iter().find(|i| {
+            i.repo_tags.iter().flatten().any(|t| same_image_name(reference, t))
+                || i.repo_digests.iter().flatten().any(|d| same_image_name(reference, d))
+        });
+        if let Some(i) = hit {
+            found.push((reference.clone(), origin.clone(), i.clone()));
         }
     }
     Ok(found)
@@ -391,15 +432,12 @@ fn local_images(ctx: &Context, list: &[(String, String, Option<String>)]) -> Res
 
 /// `docker image inspect REF`: `Ok(None)` when there is no such image.
 fn inspect_local(ctx: &Context, reference: &str) -> Result<Option<LocalInspect>, String> {
-    let out = ctx.host.run("docker", &["image", "inspect", reference]);
-    match out.status {
-        CmdStatus::Exited(0) => {}
-        CmdStatus::Exited(_) if out.stderr.contains("No such image") || out.stderr.contains("No such object") => return Ok(None),
-        _ => return Err(out.describe_failure(&format!("docker image inspect {reference}"))),
-    }
-    let mut all: Vec<LocalInspect> =
-        serde_json::from_str(&out.stdout).map_err(|e| format!("`docker image inspect {reference}` printed unexpected JSON: {e}"))?;
-    Ok(if all.is_empty() { None } else { Some(all.remove(0)) })
+    let refs = [(reference.to_string(), String::new())];
+    Ok(inspect_local_many(ctx, &refs)?.into_iter().next().map(|(_, _, i)| i))
+}
+
+fn same_repo(a: &str, b: &str) -> bool {
+    a == b || matches!((Reference::parse(a), Reference::parse(b)), (Ok(x), Ok(y)) if x.registry == y.registry && x.repository == y.repository)
 }
 
 /// `dustynv/x:1` and `docker.io/dustynv/x:1` name the same image.
@@ -540,28 +578,21 @@ mod tests {
     fn a_local_image_that_fails_the_rules_is_not_chosen_and_the_profile_falls_to_build() {
         // A local r36.4.0 tag whose labels say r35: the labels win, so it is rejected; every
         // other zed candidate fails on its tag; nothing is queried, and the answer is "build".
-        let inspect = r#"[{"Id":"sha256:aa","Architecture":"arm64","Os":"linux","Size":10,
+        let inspect = r#"[{"Id":"sha256:aa","RepoTags":["dustynv/zed:r36.4.0"],"Architecture":"arm64","Os":"linux","Size":10,
             "Config":{"Labels":{"io.jetdoc.l4t":"35.4.1"},"Env":["PATH=/bin"]},"RootFS":{"Type":"layers","Layers":["sha256:1","sha256:2"]}}]"#;
         let commands = format!(
             r#"
             [[command]]
-            run = "docker image ls --format {{{{.Repository}}}}:{{{{.Tag}}}} dustynv/zed"
+            run = "docker image inspect dustynv/zed:r35.4.1 dustynv/zed:r35.3.1 dustynv/zed:r32.7.1"
+            exit = 1
+            stdout = "[]"
+            stderr = "Error: No such image: dustynv/zed:r35.4.1\nError: No such image: dustynv/zed:r35.3.1\n"
+            [[command]]
+            run = "docker image ls --format {{{{.Repository}}}}:{{{{.Tag}}}} --filter reference=dustynv/zed"
             stdout = "dustynv/zed:r36.4.0\n<none>:<none>\n"
             [[command]]
             run = "docker image inspect dustynv/zed:r36.4.0"
             stdout = '''{inspect}'''
-            [[command]]
-            run = "docker image inspect dustynv/zed:r35.4.1"
-            exit = 1
-            stderr = "Error: No such image: dustynv/zed:r35.4.1"
-            [[command]]
-            run = "docker image inspect dustynv/zed:r35.3.1"
-            exit = 1
-            stderr = "Error: No such image: dustynv/zed:r35.3.1"
-            [[command]]
-            run = "docker image inspect dustynv/zed:r32.7.1"
-            exit = 1
-            stderr = "Error: No such image: dustynv/zed:r32.7.1"
             "#
         );
         let (_d, ctx) = fixture_ctx(&commands);
