@@ -10,7 +10,10 @@
 #   baseline      docker pull --platform linux/arm64 REF        (REF already present)
 #   local hit     jetdoc image select --candidate REF           (docker image ls + inspect, rules)
 #   registry      jetdoc image select --candidate REF2          (REF2 not local: HEAD + index +
-#                                                              manifest + config blob, rules)
+#                                                              manifest + config blob, rules;
+#                                                              first one `docker image ls` for
+#                                                              other local tags of the repository)
+#   docker image ls alone, to show what share of the registry path is the daemon's image listing
 # and prints each jetdoc figure as a ratio of the baseline. Images it pulled are removed at exit.
 set -euo pipefail
 
@@ -98,7 +101,8 @@ export JETDOC_LIVE_COMMANDS=true NO_COLOR=1
 hyperfine --warmup 3 --runs "$runs" --export-json "$work/result.json" \
   -n 'docker pull (already present)' "docker pull -q --platform linux/arm64 $ref" \
   -n 'jetdoc select (local hit)' "$jetdoc image select --root $root --candidate $ref" \
-  -n 'jetdoc select (registry query)' "$jetdoc image select --root $root --candidate $remote"
+  -n 'jetdoc select (registry query)' "$jetdoc image select --root $root --candidate $remote" \
+  -n 'docker image ls (one step of the registry path)' "docker image ls --format '{{.Repository}}:{{.Tag}}' --filter reference=$reg/bench/l4t-pytorch-remote"
 
 jq -r '.results as $r | $r[0].mean as $base |
   ($r[] | "\(.command): mean \(.mean*1000|.*10|round/10) ms ± \(.stddev*1000|.*10|round/10) ms  ratio to docker pull \(.mean/$base|.*100|round/100)")' \
