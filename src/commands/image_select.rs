@@ -101,7 +101,10 @@ fn render(s: &Selection, explain: bool, color: bool) -> String {
     out
 }
 
-fn render_candidate(out: &mut String, c: &Candidate, paint: &dyn Fn(&str, fn(console::StyledObject<&str>) -> console::StyledObject<&str>) -> String) {
+/// Styles a piece of text when colors are on.
+type Paint<'a> = &'a dyn Fn(&str, fn(console::StyledObject<&str>) -> console::StyledObject<&str>) -> String;
+
+fn render_candidate(out: &mut String, c: &Candidate, paint: Paint) {
     let mark = match (c.accepted, c.decided_on.as_str()) {
         (true, _) => paint("✔", |t| t.green()),
         (false, "not-queried") => paint("-", |t| t.dim()),

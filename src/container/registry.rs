@@ -447,10 +447,12 @@ impl RegistryClient {
     /// Reads what a pull of `r` for `want` would fetch: the manifest (through the index when
     /// there is one), the layer count and compressed size, and the config blob.
     pub fn inspect(&mut self, r: &Reference, want: &Platform) -> Result<RemoteImage, RegistryError> {
-        let (_, mut limit) = self.head(r)?;
-        let top = self.get(r, &format!("manifests/{}", r.object()), Some(ACCEPT_MANIFESTS))?;
+        let (head_digest, mut limit) = self.head(r)?;
+        // GET by the digest HEAD returned: the tag cannot move between the two requests.
+        let object = head_digest.clone().unwrap_or_else(|| r.object().to_string());
+        let top = self.get(r, &format!("manifests/{object}"), Some(ACCEPT_MANIFESTS))?;
         limit = rate_limit(&top.headers).or(limit);
-        let digest = header(&top.headers, "docker-content-digest").unwrap_or_else(|| sha256_digest(&top.body));
+        let digest = header(&top.headers, "docker-content-digest").or(head_digest).unwrap_or_else(|| sha256_digest(&top.body));
         let doc: ManifestDoc = parse_json(&top)?;
         let media_type = doc.media_type.clone().or_else(|| header(&top.headers, "content-type")).unwrap_or_default();
         if doc.schema_version == 1 || media_type.contains("prettyjws") {
@@ -652,8 +654,8 @@ fn pick_platform<'a>(entries: &'a [Descriptor], want: &Platform) -> Option<&'a D
     };
     let variant_of = |e: &Descriptor| e.platform.as_ref().and_then(|p| p.variant.clone());
     match &want.variant {
-        Some(v) => entries.iter().filter(fits).find(|e| variant_of(e).as_deref().is_none_or(|ev| ev == v)),
-        None => entries.iter().filter(fits).find(|e| variant_of(e).is_none_or(|ev| ev == "v8")).or_else(|| entries.iter().find(fits)),
+        Some(v) => entries.iter().filter(fits).find(|e| variant_of(e).as_deref().map_or(true, |ev| ev == v)),
+        None => entries.iter().filter(fits).find(|e| variant_of(e).map_or(true, |ev| ev == "v8")).or_else(|| entries.iter().find(fits)),
     }
 }
 

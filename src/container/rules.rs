@@ -113,10 +113,12 @@ impl ImageFacts {
         let (repo, tag) = split_tag(reference);
         let last = repo.rsplit('/').next().unwrap_or(repo);
         let Some(tag) = tag else { return ImageFacts::default() };
-        let mut f = ImageFacts::default();
-        f.l4t = tag_l4t(tag).map(|v| stated(v, "tag"));
-        f.cuda = tag_cuda(tag).map(|v| stated(v, "tag"));
-        f.ubuntu = tag_ubuntu(tag).map(|v| stated(v, "tag"));
+        let mut f = ImageFacts {
+            l4t: tag_l4t(tag).map(|v| stated(v, "tag")),
+            cuda: tag_cuda(tag).map(|v| stated(v, "tag")),
+            ubuntu: tag_ubuntu(tag).map(|v| stated(v, "tag")),
+            ..ImageFacts::default()
+        };
         if f.cuda.is_none() && (last == "cuda" || last == "l4t-cuda") {
             f.cuda = leading_version(tag).and_then(|v| cuda_major_minor(&v)).map(|v| stated(v, "tag"));
         }
@@ -357,7 +359,7 @@ fn tag_platform(tag: &str, k: &Knowledge) -> Option<String> {
         tag.match_indices(marker).any(|(i, m)| {
             let before = tag[..i].chars().last();
             let after = tag[i + m.len()..].chars().next();
-            before.is_none_or(|c| c == '-' || c == '.') && after.is_none_or(|c| c == '-' || c == '.')
+            before.map_or(true, |c| c == '-' || c == '.') && after.map_or(true, |c| c == '-' || c == '.')
         })
     };
     k.image_platform.iter().find(|p| p.tag_markers.iter().any(|m| bounded(m))).map(|p| p.class.clone())

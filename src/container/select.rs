@@ -157,7 +157,7 @@ pub struct Selection {
 impl Selection {
     /// Done when an image was chosen and, if pulled, the pull worked and the result passed.
     pub fn succeeded(&self) -> bool {
-        self.chosen.action != Action::Build && self.pull.as_ref().is_none_or(|p| p.ok && p.recheck.as_ref().is_some_and(|c| c.accepted))
+        self.chosen.action != Action::Build && self.pull.as_ref().map_or(true, |p| p.ok && p.recheck.as_ref().is_some_and(|c| c.accepted))
     }
 }
 
