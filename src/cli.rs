@@ -80,6 +80,55 @@ pub enum Command {
     /// Probe the device and print a doctor report with a fix for every problem.
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
+    /// Container images: choose a compatible one (and, later, build, flatten, doctor).
+    #[command(subcommand)]
+    Image(ImageCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Choose an image this device can run: local images first, then registries, else build.
+    #[command(after_help = IMAGE_SELECT_HELP)]
+    Select(ImageSelectArgs),
+}
+
+const IMAGE_SELECT_HELP: &str = "\
+Order: local images (`docker image inspect`) that pass the rules; then registries, queried live
+(manifest, platform, layer count and download size are read before any pull); else build.
+Rules (checks/images.toml): architecture, platform class (tegra/sbsa/x86_64), the L4T band
+(r36.0-36.3 and r36.4+ do not mix), CUDA major.minor, Ubuntu release. Labels beat tags.
+
+Examples:
+  jetdoc image select --profile pytorch --explain
+  jetdoc image select --candidate dustynv/l4t-pytorch:r36.4.0 --pull
+  jetdoc image select --profile base --format json | jq .chosen
+
+Exit codes:
+  0  a compatible image was chosen (and with --pull, pulled and re-checked)
+  1  nothing compatible (build one: `jetdoc image build`), or the pull failed
+  2  jetdoc's own error: bad arguments, unknown profile, unreadable tables";
+
+#[derive(Debug, Args)]
+pub struct ImageSelectArgs {
+    /// Candidates from the tables for this profile (`base`, `pytorch`, `ml`, `zed`, ...).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// An image to consider (repeatable), after the profile's.
+    #[arg(long = "candidate", value_name = "IMAGE")]
+    pub candidates: Vec<String>,
+
+    /// List every candidate, accepted or rejected, with each rule's decision.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Pull the chosen registry image with `docker pull` and check it again.
+    #[arg(long)]
+    pub pull: bool,
+
+    /// Seconds to wait for each registry request.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
 }
 
 const CHECK_HELP: &str = "\

@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod container;
 pub mod context;
 pub mod fact;
 pub mod facts;
@@ -33,6 +34,7 @@ where
     checks::install_panic_hook();
     let result = match &cli.command {
         cli::Command::Check(a) => commands::check::run(&cli.global, a),
+        cli::Command::Image(cli::ImageCommand::Select(a)) => commands::image_select::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

@@ -3,11 +3,13 @@
 //! subset of the arrays below); arrays from later files are appended, and lookups take the
 //! *last* matching row, so a user's row overrides a built-in one.
 
+mod images;
 mod versions;
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+pub use images::{ImageCandidate, ImageL4t, ImageLabel, ImagePlatform, ImageRule};
 pub use versions::L4tVersion;
 
 /// The built-in tables, in load order.
@@ -17,6 +19,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("checks/cameras.toml", include_str!("../../checks/cameras.toml")),
     ("checks/storage.toml", include_str!("../../checks/storage.toml")),
     ("checks/system.toml", include_str!("../../checks/system.toml")),
+    ("checks/images.toml", include_str!("../../checks/images.toml")),
 ];
 
 /// Where user tables live when `--checks-dir` is not given.
@@ -47,6 +50,16 @@ pub struct Knowledge {
     pub power_max: Vec<PowerMax>,
     #[serde(default)]
     pub gpu_nodes: Vec<GpuNodes>,
+    #[serde(default)]
+    pub image_l4t: Vec<ImageL4t>,
+    #[serde(default)]
+    pub image_platform: Vec<ImagePlatform>,
+    #[serde(default)]
+    pub image_label: Vec<ImageLabel>,
+    #[serde(default)]
+    pub image_rule: Vec<ImageRule>,
+    #[serde(default)]
+    pub image: Vec<ImageCandidate>,
     /// Files this knowledge was loaded from (built-in names first).
     #[serde(skip)]
     pub sources: Vec<String>,
@@ -245,6 +258,11 @@ impl Knowledge {
         self.memory.extend(other.memory);
         self.power_max.extend(other.power_max);
         self.gpu_nodes.extend(other.gpu_nodes);
+        self.image_l4t.extend(other.image_l4t);
+        self.image_platform.extend(other.image_platform);
+        self.image_label.extend(other.image_label);
+        self.image_rule.extend(other.image_rule);
+        self.image.extend(other.image);
         self.sources.push(name.to_string());
     }
 

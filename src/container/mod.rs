@@ -1,0 +1,5 @@
+//! Container images: choosing a compatible one (rules, registry, selection).
+
+pub mod registry;
+pub mod rules;
+pub mod select;
