@@ -12,6 +12,8 @@ pub mod fact;
 pub mod facts;
 pub mod host;
 pub mod knowledge;
+pub mod container;
+pub mod provision;
 pub mod probes;
 pub mod report;
 
