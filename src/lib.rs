@@ -35,6 +35,7 @@ where
     checks::install_panic_hook();
     let result = match &cli.command {
         cli::Command::Check(a) => commands::check::run(&cli.global, a),
+        cli::Command::Image(a) => commands::image_build::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

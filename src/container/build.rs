@@ -48,6 +48,8 @@ pub struct BuildRequest<'a> {
     pub builder: BuilderKind,
     /// `--network` for RUN steps (`none` on a daemon without a bridge).
     pub network: Option<&'a str>,
+    /// `--no-cache`: rebuild every step (benchmarks, or a base that changed under the same tag).
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -90,6 +92,9 @@ pub fn docker_build(req: &BuildRequest, reporter: &dyn BuildReporter) -> Result<
     args.push(iidfile.display().to_string());
     if let Some(n) = req.network {
         args.push(format!("--network={n}"));
+    }
+    if req.no_cache {
+        args.push("--no-cache".into());
     }
     for t in req.tags {
         args.push("-t".into());
