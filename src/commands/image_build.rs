@@ -61,6 +61,16 @@ fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
         force_flatten: a.flatten,
     });
     let budget = &generated.budget;
+    // The image doctor's config checks on the base (no layer scan: that reads the whole image).
+    let ctx = build_context(g)?;
+    let base_checks: Vec<_> = doctor::diagnose(&ctx, &base_ref, &base, None)
+        .checks
+        .into_iter()
+        .filter(|c| c.id != "image.layers" && matches!(c.status, Status::Warn | Status::Fail))
+        .collect();
+    for c in &base_checks {
+        warn(g, &format!("base {base_ref}: {} ({})", c.summary, c.id));
+    }
     match budget.verdict {
         Verdict::Fits => note(g, &format!("layer budget: {}", budget.reason)),
         Verdict::Warn => warn(g, &format!("layer budget: {}", budget.reason)),
@@ -88,7 +98,7 @@ fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
         if g.format == Format::Json && !to_stdout {
             print_json(&json!({
                 "profile": profile.name, "base": base_ref, "budget": budget,
-                "dockerfile": generated.dockerfile, "built": false,
+                "dockerfile": generated.dockerfile, "base_checks": base_checks, "built": false,
             }))?;
         } else if !to_stdout && a.emit_dockerfile.is_none() {
             std::io::stdout().lock().write_all(generated.dockerfile.as_bytes())?;
@@ -120,7 +130,7 @@ fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
         print_json(&json!({
             "profile": profile.name, "base": base_ref, "budget": budget, "builder": built.builder,
             "id": built.id, "tags": a.tags, "layers": result.layer_count(), "seconds": seconds,
-            "dockerfile": a.emit_dockerfile.as_ref().map(|p| p.display().to_string()), "built": true,
+            "dockerfile": a.emit_dockerfile.as_ref().map(|p| p.display().to_string()), "base_checks": base_checks, "built": true,
         }))?;
     } else {
         let name = a.tags.first().cloned().unwrap_or_else(|| built.id.clone());
