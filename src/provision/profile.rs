@@ -138,7 +138,8 @@ impl Profile {
     pub fn parse(text: &str, origin: &str) -> Result<Profile, ProfileError> {
         let mut profile: Profile = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-            ProfileError::Parse { path: origin.to_string(), line, column, message: e.message().to_string() }
+            let message = e.message().trim().replace('\n', "; ");
+            ProfileError::Parse { path: origin.to_string(), line, column, message }
         })?;
         profile.source = origin.to_string();
         profile.sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
@@ -217,7 +218,7 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_file_line_and_column() {
-        let text = "name = \"x\"\n[base]\ncandidates = [\"a\"]\n[apt]\npackages = [\"curl\",\n";
+        let text = "name = \"x\"\n[base]\ncandidates = [\"a\"]\n[apt]\npackages = [\"curl\" \"wget\"]\n[env]\nA = \"b\"\n";
         let err = Profile::parse(text, "p.toml").unwrap_err().to_string();
         assert!(err.starts_with("p.toml:5:"), "{err}");
     }
