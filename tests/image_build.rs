@@ -276,3 +276,19 @@ fn generated_dockerfile_flattens_a_base_at_the_limit() {
     assert_eq!(generated.budget.result_layers, 8);
     insta::assert_snapshot!("locomotion_on_a_base_at_the_limit", generated.dockerfile);
 }
+
+#[test]
+fn a_bad_profile_is_refused_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "name = \"x\"\n[base]\ncandidates = [\"b:1\"]\n\n[zed]\ninstaller = \"z.run\"\nflags = [\"silent\", \"runtime_only\", \"skip_tools\"]\n").unwrap();
+    let out = support::run(support::jetdoc().args(["image", "build", "--profile", path.to_str().unwrap(), "--dry-run"]));
+    assert_eq!(out.status.code(), Some(2));
+    let err = support::stderr(&out);
+    assert!(err.contains(&format!("{}:7", path.display())) && err.contains("`runtime_only` and `skip_tools`"), "{err}");
+
+    std::fs::write(&path, "name = \"x\"\n[base]\ncandidates = [\"b:1\"]\nbogus = 1\n").unwrap();
+    let out = support::run(support::jetdoc().args(["image", "build", "--profile", path.to_str().unwrap(), "--dry-run"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(support::stderr(&out).contains(&format!("{}:4:1: unknown field `bogus`", path.display())), "{}", support::stderr(&out));
+}

@@ -120,6 +120,8 @@ fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     let built = match built {
         Ok(b) => b,
         Err(e) => {
+            // Keep the generated Dockerfile the error points at.
+            let _kept = tmp.keep();
             eprintln!("error: {e}");
             return Ok(1);
         }
@@ -179,6 +181,8 @@ fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
     let built = match built {
         Ok(b) => b,
         Err(e) => {
+            // Keep the generated Dockerfile the error points at.
+            let _kept = ctx.keep();
             eprintln!("error: {e}");
             return Ok(1);
         }
