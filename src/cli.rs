@@ -153,6 +153,7 @@ Exit codes:
 const IMAGE_FLATTEN_HELP: &str = "\
 Examples:
   jetdoc image flatten roboflow/l4t-ml:r36.4 -t roboflow/l4t-ml:r36.4-flat
+  jetdoc image flatten my/app:1 -t my/app:1-clean --drop-zero-byte
 
 Unlike `docker export | docker import`, the result keeps ENV, WORKDIR, USER, ENTRYPOINT, CMD,
 LABEL, EXPOSE, VOLUME, SHELL, STOPSIGNAL and HEALTHCHECK, and ownership, modes, symlinks and hard links.
@@ -241,6 +242,11 @@ pub struct ImageFlattenArgs {
     /// Do not use Docker's build cache (a fresh copy even when one was made before).
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Leave out the zero-byte files at NVIDIA library paths that `image doctor` reports
+    /// (placeholders of the NVIDIA runtime's bind mounts). Needs `rm` in the image.
+    #[arg(long)]
+    pub drop_zero_byte: bool,
 }
 
 #[derive(Debug, Args)]

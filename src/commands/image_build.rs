@@ -161,7 +161,17 @@ fn pick_local_base(host: &Host, profile: &Profile) -> Result<(String, image_conf
 fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
     let host = Host::live();
     let base = image_config::inspect(&host, &a.image)?;
-    let text = dockerfile::flatten(&a.image, &base);
+    let drop: Vec<String> = if a.drop_zero_byte {
+        note(g, &format!("reading the layers of {} for zero-byte NVIDIA placeholders...", a.image));
+        let scan = doctor::save_scan(&a.image)?;
+        for z in &scan.zero_byte {
+            note(g, &format!("dropping {} (0 bytes, layer {})", z.path, z.layer));
+        }
+        scan.zero_byte.into_iter().map(|z| z.path).collect()
+    } else {
+        Vec::new()
+    };
+    let text = dockerfile::flatten(&a.image, &base, &drop);
     let ctx = tempfile::tempdir().context("cannot create a temporary directory")?;
     let path: PathBuf = match &a.emit_dockerfile {
         Some(p) if p.as_os_str() != "-" => p.clone(),
@@ -193,6 +203,7 @@ fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
         print_json(&json!({
             "image": a.image, "source_layers": base.layer_count(), "id": built.id, "tags": a.tags,
             "layers": result.layer_count(), "size_bytes": result.size, "seconds": seconds, "builder": built.builder,
+            "dropped": drop,
         }))?;
     } else {
         println!("flattened {} ({} layers) to {} ({} layer, {:.1}s)", a.image, base.layer_count(), a.tags.join(", "), result.layer_count(), seconds);
