@@ -211,6 +211,7 @@ pub struct ImageBuildArgs {
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
 
+    /// Which builder runs `docker build`.
     #[arg(long, value_enum, default_value_t = crate::container::build::BuilderKind::Auto)]
     pub builder: crate::container::build::BuilderKind,
 
@@ -232,6 +233,7 @@ pub struct ImageFlattenArgs {
     #[arg(short = 't', long = "tag", value_name = "TAG", required = true)]
     pub tags: Vec<String>,
 
+    /// Which builder runs `docker build`.
     #[arg(long, value_enum, default_value_t = crate::container::build::BuilderKind::Auto)]
     pub builder: crate::container::build::BuilderKind,
 
