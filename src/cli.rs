@@ -80,16 +80,10 @@ pub enum Command {
     /// Probe the device and print a doctor report with a fix for every problem.
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
-    /// Container images: choose a compatible one (and, later, build, flatten, doctor).
-    #[command(subcommand)]
-    Image(ImageCommand),
-}
 
-#[derive(Debug, Subcommand)]
-pub enum ImageCommand {
-    /// Choose an image this device can run: local images first, then registries, else build.
-    #[command(after_help = IMAGE_SELECT_HELP)]
-    Select(ImageSelectArgs),
+    /// Container images: choose a compatible one, build from a profile within Docker's layer
+    /// budget, flatten, diagnose.
+    Image(ImageArgs),
 }
 
 const IMAGE_SELECT_HELP: &str = "\
@@ -161,4 +155,151 @@ pub struct CheckArgs {
     /// Exit 1 on warnings too, not only on failures.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    pub command: ImageCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Choose an image this device can run: local images first, then registries, else build.
+    #[command(after_help = IMAGE_SELECT_HELP)]
+    Select(ImageSelectArgs),
+    /// Generate a Dockerfile from a provisioning profile and build it (flattening a too-deep base).
+    #[command(after_help = IMAGE_BUILD_HELP)]
+    Build(ImageBuildArgs),
+    /// Squash an image to one layer, keeping its config (ENV, WORKDIR, ENTRYPOINT, CMD, ...).
+    #[command(after_help = IMAGE_FLATTEN_HELP)]
+    Flatten(ImageFlattenArgs),
+    /// Check an image against this host and read its layers for zero-byte NVIDIA libraries.
+    #[command(after_help = IMAGE_DOCTOR_HELP)]
+    Doctor(ImageDoctorArgs),
+}
+
+const IMAGE_BUILD_HELP: &str = "\
+Examples:
+  jetdoc image build --profile locomotion -t locomotion:dev
+  jetdoc image build --profile ./my.toml --base nvcr.io/nvidia/l4t-jetpack:r36.4.0 -t app:1
+  jetdoc image build --profile locomotion --dry-run --emit-dockerfile Dockerfile.locomotion
+
+When the base's layers plus the new ones reach Docker's limit of 125, the base is flattened to one
+layer first (`FROM base AS full`, `FROM scratch`, `COPY --from=full / /`, its config declared again).
+
+Exit codes:
+  0  built (or, with --dry-run, generated)
+  1  docker build failed
+  2  jetdoc's own error: bad profile, no base image, Docker unreachable";
+
+const IMAGE_FLATTEN_HELP: &str = "\
+Examples:
+  jetdoc image flatten roboflow/l4t-ml:r36.4 -t roboflow/l4t-ml:r36.4-flat
+  jetdoc image flatten my/app:1 -t my/app:1-clean --drop-zero-byte
+
+Unlike `docker export | docker import`, the result keeps ENV, WORKDIR, USER, ENTRYPOINT, CMD,
+LABEL, EXPOSE, VOLUME, SHELL, STOPSIGNAL and HEALTHCHECK, and ownership, modes, symlinks and hard links.
+
+Exit codes:
+  0  flattened
+  1  docker build failed
+  2  jetdoc's own error";
+
+const IMAGE_DOCTOR_HELP: &str = "\
+Examples:
+  jetdoc image doctor nvcr.io/nvidia/l4t-jetpack:r36.4.0
+  jetdoc image doctor my/app:1 --format json | jq .zero_byte_files
+
+Checks: image.layers (depth vs the 125 limit), image.arch, image.l4t, image.cuda (labels, ENV or
+files vs this host), image.disk (size vs free space on Docker's root), image.zero-byte-libs
+(placeholders at NVIDIA library paths, read from `docker save` without running the image).
+
+Exit codes:
+  0  no check failed
+  1  at least one check failed
+  2  jetdoc's own error";
+
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    /// A built-in profile name (`locomotion`) or a profile file.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: String,
+
+    /// The base image; default: the first of the profile's candidates present locally.
+    #[arg(long, value_name = "IMAGE")]
+    pub base: Option<String>,
+
+    /// The build context; default: the profile file's directory.
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
+
+    /// Keep the generated Dockerfile here (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub emit_dockerfile: Option<PathBuf>,
+
+    /// Tag for the result (repeatable).
+    #[arg(short = 't', long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// Generate the Dockerfile and plan the layer budget, but do not build.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Flatten the base even when it fits the layer budget.
+    #[arg(long)]
+    pub flatten: bool,
+
+    /// The lock file the build inputs were resolved with; its SHA-256 becomes a label.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+
+    /// Which builder runs `docker build`.
+    #[arg(long, value_enum, default_value_t = crate::container::build::BuilderKind::Auto)]
+    pub builder: crate::container::build::BuilderKind,
+
+    /// Network for RUN steps (`docker build --network`).
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+
+    /// Do not use Docker's build cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageFlattenArgs {
+    /// The image to flatten.
+    pub image: String,
+
+    /// Tag for the flattened image.
+    #[arg(short = 't', long = "tag", value_name = "TAG", required = true)]
+    pub tags: Vec<String>,
+
+    /// Which builder runs `docker build`.
+    #[arg(long, value_enum, default_value_t = crate::container::build::BuilderKind::Auto)]
+    pub builder: crate::container::build::BuilderKind,
+
+    /// Keep the generated Dockerfile here (`-` for stdout).
+    #[arg(long, value_name = "PATH")]
+    pub emit_dockerfile: Option<PathBuf>,
+
+    /// Do not use Docker's build cache (a fresh copy even when one was made before).
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Leave out the zero-byte files at NVIDIA library paths that `image doctor` reports
+    /// (placeholders of the NVIDIA runtime's bind mounts). Needs `rm` in the image.
+    #[arg(long)]
+    pub drop_zero_byte: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageDoctorArgs {
+    /// The image to check (present in the local Docker engine).
+    pub image: String,
+
+    /// Do not read the layers (faster on a large image; no zero-byte or file-based checks).
+    #[arg(long)]
+    pub no_scan: bool,
 }

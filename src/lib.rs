@@ -14,6 +14,7 @@ pub mod facts;
 pub mod host;
 pub mod knowledge;
 pub mod probes;
+pub mod provision;
 pub mod report;
 
 use clap::Parser;
@@ -34,7 +35,12 @@ where
     checks::install_panic_hook();
     let result = match &cli.command {
         cli::Command::Check(a) => commands::check::run(&cli.global, a),
-        cli::Command::Image(cli::ImageCommand::Select(a)) => commands::image_select::run(&cli.global, a),
+        cli::Command::Image(a) => match &a.command {
+            cli::ImageCommand::Select(s) => commands::image_select::run(&cli.global, s),
+            cli::ImageCommand::Build(b) => commands::image_build::build(&cli.global, b),
+            cli::ImageCommand::Flatten(f) => commands::image_build::flatten(&cli.global, f),
+            cli::ImageCommand::Doctor(d) => commands::image_build::doctor(&cli.global, d),
+        },
     };
     match result {
         Ok(code) => code,

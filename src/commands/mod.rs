@@ -2,6 +2,7 @@
 //! errors into messages. Core modules never print.
 
 pub mod check;
+pub mod image_build;
 pub mod image_select;
 pub mod reporters;
 
