@@ -6,3 +6,7 @@ pub mod device_tree;
 pub mod dpkg_status;
 pub mod nv_tegra_release;
 pub mod os_release;
+pub mod daemon_json;
+pub mod docker_info;
+pub mod kernel_modules;
+pub mod toolkit_config;

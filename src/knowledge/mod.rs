@@ -14,6 +14,7 @@ pub use versions::L4tVersion;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("checks/l4t.toml", include_str!("../../checks/l4t.toml")),
     ("checks/modules.toml", include_str!("../../checks/modules.toml")),
+    ("checks/toolkit.toml", include_str!("../../checks/toolkit.toml")),
 ];
 
 /// Where user tables live when `--checks-dir` is not given.
@@ -32,6 +33,10 @@ pub struct Knowledge {
     pub module: Vec<Module>,
     #[serde(default)]
     pub carrier: Vec<Carrier>,
+    #[serde(default)]
+    pub toolkit_bad: Vec<ToolkitBad>,
+    #[serde(default)]
+    pub daemon_keys: Vec<String>,
     /// Files this knowledge was loaded from (built-in names first).
     #[serde(skip)]
     pub sources: Vec<String>,
@@ -86,6 +91,41 @@ pub struct Module {
 pub struct Carrier {
     pub part: String,
     pub name: String,
+}
+
+/// A known-bad container toolkit version range (`checks/toolkit.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolkitBad {
+    pub package: String,
+    pub from: Option<String>,
+    pub before: Option<String>,
+    /// `tegra`, `x86` or `any`.
+    pub platform: String,
+    /// `fail`, `warn` or `info`.
+    pub status: String,
+    pub problem: String,
+    pub action: String,
+}
+
+impl ToolkitBad {
+    /// Whether an upstream version (`1.17.0`) falls in `[from, before)`.
+    pub fn matches(&self, version: &str, tegra: bool) -> bool {
+        let platform_ok = match self.platform.as_str() {
+            "tegra" => tegra,
+            "x86" => !tegra,
+            _ => true,
+        };
+        let v = dotted(version);
+        platform_ok
+            && self.from.as_deref().is_none_or(|f| v >= dotted(f))
+            && self.before.as_deref().is_none_or(|b| v < dotted(b))
+    }
+}
+
+/// `1.17.0` -> `[1, 17, 0]`; a non-numeric tail (`0~rc.1`) ends the number.
+pub fn dotted(v: &str) -> Vec<u32> {
+    v.split('.').map_while(|p| p.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok())).collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +207,8 @@ impl Knowledge {
         self.soc.extend(other.soc);
         self.module.extend(other.module);
         self.carrier.extend(other.carrier);
+        self.toolkit_bad.extend(other.toolkit_bad);
+        self.daemon_keys.extend(other.daemon_keys);
         self.sources.push(name.to_string());
     }
 
