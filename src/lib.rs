@@ -10,6 +10,7 @@ pub mod commands;
 pub mod context;
 pub mod fact;
 pub mod facts;
+pub mod fixes;
 pub mod host;
 pub mod knowledge;
 pub mod probes;
@@ -33,6 +34,7 @@ where
     checks::install_panic_hook();
     let result = match &cli.command {
         cli::Command::Check(a) => commands::check::run(&cli.global, a),
+        cli::Command::Fix(a) => commands::fix::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

@@ -15,7 +15,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-pub use absence::{Absence, Reason};
+pub use absence::{is_root, Absence, Reason};
 pub use runner::{CmdOutput, CmdStatus, CommandRunner, FakeRunner, OfflineRunner, RealRunner};
 
 /// Files larger than this are refused: every file jetdoc probes is far smaller (the dpkg status of
