@@ -31,6 +31,7 @@ fn run(ctx: &Context) -> Outcome {
     }
     let mut problems = Vec::new();
     let mut hints = Vec::new();
+    let mut fixable = false;
     let unknown = daemon_json::unknown_keys(map, &ctx.knowledge.daemon_keys);
     if !unknown.is_empty() {
         problems.push(format!("unknown keys {}", unknown.join(", ")));
@@ -42,6 +43,7 @@ fn run(ctx: &Context) -> Outcome {
             other => {
                 problems.push(format!("runtimes.nvidia.path is {}, not nvidia-container-runtime", other.unwrap_or("missing")));
                 hints.push("`sudo jetdoc fix --gpu-runtime` sets it".to_string());
+                fixable = true;
             }
         }
     }
@@ -50,7 +52,10 @@ fn run(ctx: &Context) -> Outcome {
         return Outcome::pass(summary);
     }
     summary = format!("{}: {}", c.path, problems.join("; "));
-    let mut o = Outcome::warn(summary).fix(GPU_RUNTIME);
+    let mut o = Outcome::warn(summary);
+    if fixable {
+        o = o.fix(GPU_RUNTIME);
+    }
     o.hints = hints;
     o
 }

@@ -31,17 +31,14 @@ fn run(ctx: &Context) -> Outcome {
     let mut versions: Vec<&str> = installed.iter().map(|(_, v)| *v).collect();
     versions.sort();
     versions.dedup();
-    if versions.len() > 1 {
-        let list: Vec<String> = installed.iter().map(|(n, v)| format!("{n} {v}")).collect();
-        let newest = installed.iter().map(|(_, v)| *v).max_by_key(|v| crate::knowledge::dotted(upstream_version(v))).unwrap_or("");
-        let pins: Vec<String> = tk.packages.iter().map(|(n, _)| format!("{n}={newest}")).collect();
-        return Outcome::fail(format!("toolkit packages at different versions: {}", list.join(", ")))
-            .hint("since toolkit 1.18 the four packages must match exactly; a partial upgrade breaks the runtime")
-            .hint(format!("upgrade them together: `sudo apt update && sudo apt install {}`", pins.join(" ")));
-    }
-    let version = upstream_version(versions[0]).to_string();
+    let version = upstream_version(versions[versions.len() - 1]).to_string();
     let missing: Vec<&str> = tk.packages.iter().filter(|(_, v)| v.is_none()).map(|(n, _)| *n).collect();
-    let mut out = if missing.is_empty() {
+    let mut out = if versions.len() > 1 {
+        let list: Vec<String> = installed.iter().map(|(n, v)| format!("{n} {v}")).collect();
+        Outcome::fail(format!("toolkit packages at different versions: {}", list.join(", ")))
+            .hint("since toolkit 1.18 the four packages must match exactly; a partial upgrade breaks the runtime")
+            .hint(format!("upgrade them together: `sudo apt update && sudo apt install {}`", tk.packages.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" ")))
+    } else if missing.is_empty() {
         Outcome::pass(format!("toolkit {version}: all four packages"))
     } else if tegra && !missing.contains(&"nvidia-container-toolkit-base") {
         // -base alone carries the runtime and nvidia-ctk: enough for CSV mode on Tegra (NCT 1.11+).
@@ -63,12 +60,11 @@ fn run(ctx: &Context) -> Outcome {
             "warn" => Status::Warn,
             _ => Status::Info,
         };
+        // Info rows never turn a pass into more than info; a fail stays a fail.
         if status > out.status || (out.status == Status::Pass && status == Status::Info) {
             out.status = status;
-            out.summary = format!("{}; {}", out.summary, row.problem);
-        } else {
-            out.summary = format!("{}; {}", out.summary, row.problem);
         }
+        out.summary = format!("{}; {}", out.summary, row.problem);
         out.hints.push(row.action.clone());
     }
     out

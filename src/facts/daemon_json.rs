@@ -157,6 +157,39 @@ pub fn render(map: &Map<String, Value>, original: &[u8]) -> Vec<u8> {
     buf
 }
 
+/// The new file text for an edit from `current` (parsed from `original`) to `wanted`. When the
+/// edit only appends keys, they are inserted before the closing brace and every existing byte
+/// stays as it was (the user's layout, `["a"]` on one line, survives); otherwise the whole file is
+/// re-rendered with its indentation. Either way the result parses back to `wanted`.
+pub fn render_edit(original: &[u8], current: &Map<String, Value>, wanted: &Map<String, Value>) -> Vec<u8> {
+    if let Some(text) = append_keys(original, current, wanted) {
+        if parse(text.as_bytes()).ok().as_ref() == Some(wanted) {
+            return text.into_bytes();
+        }
+    }
+    render(wanted, original)
+}
+
+fn append_keys(original: &[u8], current: &Map<String, Value>, wanted: &Map<String, Value>) -> Option<String> {
+    let text = std::str::from_utf8(original).ok()?;
+    let unchanged = current.iter().all(|(k, v)| wanted.get(k) == Some(v));
+    let kept_order = wanted.keys().take(current.len()).eq(current.keys());
+    if current.is_empty() || !unchanged || !kept_order {
+        return None;
+    }
+    let added: Map<String, Value> = wanted.iter().skip(current.len()).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let close = text.rfind('}')?;
+    let (body, tail) = (text[..close].trim_end(), &text[close..]);
+    // Render the added members one level deep: pretty-print them as an object and drop the braces.
+    let rendered = String::from_utf8(render(&added, original)).ok()?;
+    let members = rendered.trim_end().strip_prefix('{')?.strip_suffix('}')?.trim_matches('\n');
+    let multiline = body.contains('\n');
+    let sep = if multiline { ",\n" } else { ", " };
+    let members = if multiline { members.to_string() } else { members.lines().map(str::trim).collect::<Vec<_>>().join(" ") };
+    let closing = if multiline { "\n" } else { " " };
+    Some(format!("{body}{sep}{members}{closing}{tail}"))
+}
+
 fn detect_indent(original: &[u8]) -> String {
     let text = String::from_utf8_lossy(original);
     text.lines()
@@ -235,6 +268,28 @@ mod tests {
         assert!(text.starts_with("{\n  \"data-root\""), "{text}");
         assert!(text.ends_with("}\n"));
         assert_eq!(unknown_keys(&out, &["data-root".into(), "log-opts".into(), "features".into(), "runtimes".into(), "default-runtime".into()]), ["my-own-key"]);
+    }
+
+    #[test]
+    fn appending_keeps_every_original_byte() {
+        let src = b"{\n  \"data-root\": \"/ssd/docker\",\n  \"registry-mirrors\": [\"http://127.0.0.1:5000\"]\n}\n";
+        let cur = parse(src).unwrap();
+        let want = with_nvidia_runtime(&cur, true).unwrap();
+        let out = String::from_utf8(render_edit(src, &cur, &want)).unwrap();
+        assert!(out.starts_with("{\n  \"data-root\": \"/ssd/docker\",\n  \"registry-mirrors\": [\"http://127.0.0.1:5000\"],\n  \"runtimes\": {\n    \"nvidia\": {"), "{out}");
+        assert!(out.ends_with("  \"default-runtime\": \"nvidia\"\n}\n"), "{out}");
+        assert_eq!(parse(out.as_bytes()).unwrap(), want);
+        // One-line files stay on one line.
+        let one = br#"{"data-root": "/ssd/docker"}"#;
+        let cur = parse(one).unwrap();
+        let want = with_nvidia_runtime(&cur, false).unwrap();
+        let out = String::from_utf8(render_edit(one, &cur, &want)).unwrap();
+        assert_eq!(out, r#"{"data-root": "/ssd/docker", "runtimes": { "nvidia": { "path": "nvidia-container-runtime", "runtimeArgs": [] } } }"#);
+        // A changed value re-renders the whole file.
+        let runc = br#"{"default-runtime": "runc"}"#;
+        let cur = parse(runc).unwrap();
+        let want = with_nvidia_runtime(&cur, true).unwrap();
+        assert_eq!(parse(&render_edit(runc, &cur, &want)).unwrap(), want);
     }
 
     #[test]

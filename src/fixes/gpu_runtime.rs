@@ -64,7 +64,7 @@ fn plan(ctx: &Context, opts: &Options) -> Result<Plan, Refusal> {
         plan.steps.push(Step::Write(FileChange {
             path: cfg.path.to_string(),
             before: cfg.bytes.clone(),
-            after: daemon_json::render(&wanted, &original),
+            after: if cfg.parsed.is_ok() { daemon_json::render_edit(&original, &current, &wanted) } else { daemon_json::render(&wanted, b"") },
             why: what.to_string(),
         }));
         match docker.server_version().as_deref().and_then(major_minor) {
