@@ -12,11 +12,14 @@ use support::{copy_tree, fixtures_dir, jetdoc, run, stderr, stdout};
 
 const CONFIG: &str = "etc/docker/daemon.json";
 
-/// A temp root: `jetson-base` with `tests/fixtures/runtime/<case>/` laid over it.
+/// A temp root: `jetson-base` with `tests/fixtures/runtime/<case>/` laid over it (`x86-base`
+/// stands alone).
 fn root_for(case: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let base = fixtures_dir().join("runtime");
-    copy_tree(&base.join("jetson-base"), dir.path());
+    if !case.starts_with("x86") {
+        copy_tree(&base.join("jetson-base"), dir.path());
+    }
     if case != "jetson-base" {
         copy_tree(&base.join(case), dir.path());
     }
@@ -128,6 +131,43 @@ fn the_daemon_down_and_permission_denied_are_told_apart() {
         // The client still answered: installed.
         assert_eq!(find(&checks, "docker.client")["status"], "pass");
     }
+}
+
+#[test]
+fn an_x86_host_with_a_driver_but_no_toolkit() {
+    let root = root_for("x86-base");
+    let (code, checks) = checks(root.path());
+    assert_eq!(code, Some(1));
+    let gpus = find(&checks, "docker.gpus");
+    assert_eq!(gpus["status"], "fail", "{gpus}");
+    assert!(gpus["summary"].as_str().unwrap().contains("driver 550.54.14 but no nvidia-container-runtime-hook"), "{gpus}");
+    assert_eq!(find(&checks, "toolkit.packages")["status"], "fail");
+    // On x86 the runtime and the default are not required for `--gpus all`.
+    assert_eq!(find(&checks, "docker.nvidia-runtime")["status"], "fail", "runtime program missing too");
+    assert_eq!(find(&checks, "docker.default-runtime")["status"], "info");
+    assert_eq!(find(&checks, "toolkit.csv")["status"], "skip");
+    assert_eq!(find(&checks, "docker.group")["status"], "pass");
+    assert!(find(&checks, "docker.iptables-raw")["summary"].as_str().unwrap().contains("20.10.24"));
+
+    let out = jd(root.path(), &["fix", "--gpu-runtime", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("dry_run_x86_no_toolkit", stdout(&out));
+}
+
+#[test]
+fn without_yes_and_without_a_terminal_nothing_is_applied() {
+    let root = root_for("jetson-fix");
+    let before = read(root.path(), CONFIG);
+    let out = run(jetdoc()
+        .arg("--root")
+        .arg(root.path())
+        .arg("--commands")
+        .arg(root.path().join("commands.toml"))
+        .args(["fix", "--gpu-runtime"])
+        .stdin(std::process::Stdio::null()));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("confirm with --yes"), "{}", stderr(&out));
+    assert_eq!(read(root.path(), CONFIG), before);
 }
 
 // ---- jetdoc fix: plans --------------------------------------------------------------------
