@@ -24,7 +24,7 @@ fn run(ctx: &Context) -> Outcome {
     let in_file = daemon_json::runtimes(map).into_iter().find(|(n, _)| n == NVIDIA).map(|(_, r)| r);
     let in_daemon = d.daemon.info().map(|i| i.runtimes.get(NVIDIA).cloned());
     let missing_program = tk.runtime.is_none()
-        && in_file.as_ref().and_then(|r| r.path.as_deref()).is_none_or(|p| !p.starts_with('/') || !ctx.host.exists(p));
+        && in_file.as_ref().and_then(|r| r.path.as_deref()).map_or(true, |p| !p.starts_with('/') || !ctx.host.exists(p));
     let mut out = match (in_daemon, &in_file) {
         (Some(Some(path)), _) => Outcome::pass(format!("runtime nvidia registered ({path})")),
         (Some(None), Some(_)) => Outcome::warn(format!("{} registers the nvidia runtime but the running daemon does not list it", c.path))

@@ -232,10 +232,16 @@ fn print_applied(g: &GlobalArgs, results: &[(String, Applied)], verb: &str) {
                 let _ = writeln!(out, "FAILED: {e}");
             }
             (None, _) => {
-                if let (Some(id), "applied") = (&a.id, verb) {
-                    let _ = writeln!(out, "{}: done; undo with `sudo jetdoc fix --undo {id}`", a.fix);
-                } else {
-                    let _ = writeln!(out, "{}: done", a.fix);
+                match (&a.id, verb) {
+                    (Some(id), "applied") => {
+                        let _ = writeln!(out, "{}: done; undo with `sudo jetdoc fix --undo {id}`", a.fix);
+                    }
+                    (Some(id), _) => {
+                        let _ = writeln!(out, "{}: undid {id}", a.fix);
+                    }
+                    (None, _) => {
+                        let _ = writeln!(out, "{}: done", a.fix);
+                    }
                 }
             }
         }

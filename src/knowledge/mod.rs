@@ -118,8 +118,8 @@ impl ToolkitBad {
         };
         let v = dotted(version);
         platform_ok
-            && self.from.as_deref().is_none_or(|f| v >= dotted(f))
-            && self.before.as_deref().is_none_or(|b| v < dotted(b))
+            && self.from.as_deref().map_or(true, |f| v >= dotted(f))
+            && self.before.as_deref().map_or(true, |b| v < dotted(b))
     }
 }
 
