@@ -401,3 +401,37 @@ fn json_output_of_a_dry_run_carries_the_diff() {
     let kinds: Vec<&str> = fix["steps"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["write", "validate", "restart-docker", "verify-runtime"]);
 }
+
+#[test]
+fn without_root_a_live_fix_says_so_before_doing_anything() {
+    // As `nobody` on the live host: `nobody` is never in the docker group, so there is a plan.
+    let root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
+    if root && !support::require(which::which("setpriv").is_ok(), "setpriv (util-linux) to drop root") {
+        return;
+    }
+    let as_nobody = |args: &[&str]| {
+        let mut c = if root {
+            let mut c = std::process::Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_jetdoc")]);
+            c
+        } else {
+            std::process::Command::new(env!("CARGO_BIN_EXE_jetdoc"))
+        };
+        for var in ["JETDOC_ROOT", "JETDOC_CHECKS_DIR", "JETDOC_COMMANDS", "JETDOC_LIVE_COMMANDS", "SUDO_USER"] {
+            c.env_remove(var);
+        }
+        c.env("USER", "nobody").env("NO_COLOR", "1").args(args);
+        run(&mut c)
+    };
+    let out = as_nobody(&["fix", "docker.group", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("jetdoc needs root to apply these fixes"), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("ran:"), "nothing ran: {}", stdout(&out));
+    let undo = as_nobody(&["fix", "--undo"]);
+    assert_eq!(undo.status.code(), Some(1));
+    assert!(stderr(&undo).contains("jetdoc needs root to undo"), "{}", stderr(&undo));
+    // Looking is allowed.
+    let dry = as_nobody(&["fix", "docker.group", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    assert!(stdout(&dry).contains("usermod -aG docker nobody"), "{}", stdout(&dry));
+}
