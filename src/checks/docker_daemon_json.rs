@@ -14,7 +14,12 @@ pub static CHECK: CheckDef = CheckDef {
 fn run(ctx: &Context) -> Outcome {
     let c = ctx.get::<DaemonConfig>();
     if let Some(why) = &c.unreadable {
-        return Outcome::warn(format!("{}: {why}", c.path)).hint("run jetdoc with sudo to read it");
+        let o = Outcome::warn(format!("{}: {why}", c.path));
+        return if *why == crate::host::Reason::NeedsRoot {
+            o.hint("run jetdoc with sudo to read it")
+        } else {
+            o.hint(format!("dockerd reads {} as a JSON file: replace what is there with one", c.path))
+        };
     }
     let map = match &c.parsed {
         Ok(m) => m,

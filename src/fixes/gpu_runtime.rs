@@ -37,7 +37,8 @@ fn plan(ctx: &Context, opts: &Options) -> Result<Plan, Refusal> {
     }
 
     if let Some(why) = &cfg.unreadable {
-        return Err(Refusal { message: format!("{}: {why}: run jetdoc fix with sudo", cfg.path) });
+        let next = if *why == crate::host::Reason::NeedsRoot { "run jetdoc fix with sudo" } else { "move it away and run jetdoc fix again" };
+        return Err(Refusal { message: format!("{}: {why}: {next}", cfg.path) });
     }
     let current = match &cfg.parsed {
         Ok(map) => map.clone(),

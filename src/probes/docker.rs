@@ -95,7 +95,7 @@ pub struct DaemonConfig {
     pub bytes: Option<Vec<u8>>,
     pub parsed: Result<Map<String, Value>, DaemonJsonError>,
     /// Why the file could not be read at all (other than missing), e.g. needs root.
-    pub unreadable: Option<String>,
+    pub unreadable: Option<crate::host::Reason>,
 }
 
 impl DaemonConfig {
@@ -106,7 +106,7 @@ impl DaemonConfig {
             Err(a) if a.reason == crate::host::Reason::Missing => {
                 DaemonConfig { path, bytes: None, parsed: Ok(Map::new()), unreadable: None }
             }
-            Err(a) => DaemonConfig { path, bytes: None, parsed: Ok(Map::new()), unreadable: Some(a.reason.to_string()) },
+            Err(a) => DaemonConfig { path, bytes: None, parsed: Ok(Map::new()), unreadable: Some(a.reason) },
         }
     }
 }
