@@ -368,8 +368,12 @@ fn a_failed_restart_rolls_back_and_restarts_again() {
         assert!(text.contains("rolled back to the original files"), "{case}: {text}");
         assert_eq!(text.matches("ran: systemctl restart docker").count(), 2, "{case}: restart, then restart again: {text}");
         assert_eq!(read(r, CONFIG), original, "{case}: restored byte for byte");
+        // Journaled as applied before the restart (crash-safe), then cancelled under the same id.
         let j = journal(r);
-        assert_eq!(j[0]["action"], "rolled-back", "{case}");
+        assert_eq!(j.len(), 2, "{case}");
+        assert_eq!((j[0]["action"].as_str(), j[1]["action"].as_str()), (Some("apply"), Some("rolled-back")), "{case}");
+        assert_eq!(j[0]["id"], j[1]["id"]);
+        assert_eq!(j[0]["restart"], serde_json::json!(["systemctl", "restart", "docker"]));
         // A rolled-back change is not offered to --undo.
         assert_eq!(jd(r, &["fix", "--undo"]).status.code(), Some(1));
     }

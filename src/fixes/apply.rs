@@ -237,8 +237,32 @@ pub fn apply(host: &Host, plan: &Plan, rep: &dyn Reporter) -> Result<Applied, Ap
     let mut written: Vec<Written> = Vec::new();
     let mut restart: Option<Cmd> = None;
     let mut failure: Option<String> = None;
+    let last_write = plan.steps.iter().rposition(|s| matches!(s, Step::Write(_)));
+    // The restart the plan will use, recorded with the entry so that undo restarts the same way.
+    let planned_restart = plan.steps.iter().find_map(|s| match s {
+        Step::RestartDocker { cmd } => Some(cmd.argv.clone()),
+        _ => None,
+    });
+    let planned_commands: Vec<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Run { cmd, .. } | Step::Validate { cmd, .. } | Step::RestartDocker { cmd } => Some(cmd.display()),
+            _ => None,
+        })
+        .collect();
+    let entry = |action: &str, files: Vec<JournalFile>| JournalEntry {
+        id: id.clone(),
+        fix: plan.fix.to_string(),
+        action: action.into(),
+        undoes: None,
+        time: now(),
+        files,
+        commands: planned_commands.clone(),
+        restart: planned_restart.clone(),
+    };
 
-    for step in &plan.steps {
+    for (index, step) in plan.steps.iter().enumerate() {
         let result: Result<(), String> = match step {
             Step::Run { cmd, .. } => {
                 rep.step(&format!("running {}", cmd.display()));
@@ -284,6 +308,12 @@ pub fn apply(host: &Host, plan: &Plan, rep: &dyn Reporter) -> Result<Applied, Ap
                             sha256_after: sha256(&fc.after),
                         },
                     });
+                    if Some(index) == last_write {
+                        // Journaled before anything can go wrong with Docker: even if jetdoc is
+                        // killed during the restart, `--undo` knows this change.
+                        append_journal(&state, &entry("apply", written.iter().map(|w| w.journal.clone()).collect()))?;
+                        out.id = Some(id.clone());
+                    }
                     Ok(())
                 }
             }
@@ -329,23 +359,8 @@ pub fn apply(host: &Host, plan: &Plan, rep: &dyn Reporter) -> Result<Applied, Ap
         }
     }
 
-    let entry = |action: &str, files: Vec<JournalFile>, ran: &[String]| JournalEntry {
-        id: id.clone(),
-        fix: plan.fix.to_string(),
-        action: action.into(),
-        undoes: None,
-        time: now(),
-        files,
-        commands: ran.to_vec(),
-        restart: restart.as_ref().map(|c| c.argv.clone()),
-    };
     match failure {
-        None => {
-            if !written.is_empty() {
-                append_journal(&state, &entry("apply", written.iter().map(|w| w.journal.clone()).collect(), &out.ran))?;
-                out.id = Some(id.clone());
-            }
-        }
+        None => {}
         Some(err) => {
             out.error = Some(err);
             if !written.is_empty() {
@@ -369,7 +384,8 @@ pub fn apply(host: &Host, plan: &Plan, rep: &dyn Reporter) -> Result<Applied, Ap
                         Err(e) => out.notes.push(format!("the second restart failed too: {e}; check `journalctl -u docker -n 50`")),
                     }
                 }
-                append_journal(&state, &entry("rolled-back", written.iter().map(|w| w.journal.clone()).collect(), &out.ran))?;
+                // Same id: the apply entry above is cancelled and no longer offered to --undo.
+                append_journal(&state, &entry("rolled-back", written.iter().map(|w| w.journal.clone()).collect()))?;
                 out.id = Some(id.clone());
             }
         }
@@ -391,12 +407,16 @@ fn describe(state: &DaemonState) -> String {
 pub fn undo(host: &Host, id: Option<&str>, force: bool, rep: &dyn Reporter) -> Result<Applied, ApplyError> {
     let state = state_dir(host);
     let journal = read_journal(&state)?;
-    let undone: Vec<&str> = journal.iter().filter_map(|e| e.undoes.as_deref()).collect();
+    // Undone by a later `undo` entry, or restored at once by a `rolled-back` entry of the same id.
+    let undone: Vec<&str> = journal
+        .iter()
+        .filter_map(|e| if e.action == "rolled-back" { Some(e.id.as_str()) } else { e.undoes.as_deref() })
+        .collect();
     let candidates: Vec<&JournalEntry> = journal.iter().filter(|e| e.action == "apply" && !undone.contains(&e.id.as_str())).collect();
     let entry = match id {
         Some(id) => match journal.iter().find(|e| e.id == id) {
             Some(e) if e.action != "apply" => return Err(ApplyError::Journal(format!("journal entry {id} is a {}, not a change that can be undone", e.action))),
-            Some(_) if undone.contains(&id) => return Err(ApplyError::Journal(format!("{id} was already undone"))),
+            Some(_) if undone.contains(&id) => return Err(ApplyError::Journal(format!("{id} was already undone or rolled back"))),
             Some(e) => e,
             None => return Err(ApplyError::Journal(format!("no journal entry {id} in {}; ids: {}", state.join(JOURNAL).display(), ids(&candidates)))),
         },
