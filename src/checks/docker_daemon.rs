@@ -17,7 +17,9 @@ fn run(ctx: &Context) -> Outcome {
     match &d.daemon {
         DaemonState::Up(i) => {
             let root = if i.docker_root_dir.is_empty() { String::new() } else { format!(", root dir {}", i.docker_root_dir) };
-            Outcome::pass(format!("Docker Engine {}{root}", i.server_version))
+            // The containerd shim names (io.containerd.*) are aliases of runc: not worth listing.
+            let runtimes: Vec<&str> = i.runtimes.keys().map(String::as_str).filter(|r| !r.starts_with("io.containerd.")).collect();
+            Outcome::pass(format!("Docker Engine {}{root}, runtimes {}", i.server_version, runtimes.join(", ")))
         }
         DaemonState::NotInstalled => Outcome::fail("Docker is not installed").hint(install_docker_hint()),
         DaemonState::Unreachable(Unreachable::DaemonDown(e)) => Outcome::fail(format!("the Docker daemon is not running: {e}"))
