@@ -343,7 +343,9 @@ pub fn apply(host: &Host, plan: &Plan, rep: &dyn Reporter) -> Result<Applied, Ap
                 rep.step("checking that Docker lists the runtime");
                 match wait_for_docker(host) {
                     DaemonState::Up(info) if !info.runtimes.contains_key(runtime) => {
-                        Err(format!("Docker came back but does not list the {runtime} runtime"))
+                        Err(format!(
+                            "Docker came back but does not list the {runtime} runtime (does this daemon read /etc/docker/daemon.json? rootless Docker, DOCKER_HOST or a --config-file in its service unit point elsewhere)"
+                        ))
                     }
                     DaemonState::Up(info) if *default && info.default_runtime != *runtime => {
                         Err(format!("Docker came back with default runtime {} instead of {runtime}", info.default_runtime))

@@ -87,14 +87,15 @@ fn plan(ctx: &Context, opts: &Options) -> Result<Plan, Refusal> {
         _ => false,
     };
     let offline = ctx.host.runner_kind() == "offline";
-    if !(file_changes || daemon_stale) {
-    } else if matches!(docker.daemon, DaemonState::NotInstalled) {
-        plan.notes.push("Docker is not installed: the configuration takes effect once it is (`curl -fsSL https://get.docker.com | sh`)".into());
-    } else if offline {
-        plan.notes.push("inspecting another root filesystem: Docker there picks the new file up at its next start".into());
-    } else {
-        plan.steps.push(Step::RestartDocker { cmd: docker_restart_cmd(&ctx.host) });
-        plan.steps.push(Step::VerifyRuntime { runtime: NVIDIA.into(), default: jetson });
+    if file_changes || daemon_stale {
+        if matches!(docker.daemon, DaemonState::NotInstalled) {
+            plan.notes.push("Docker is not installed: the configuration takes effect once it is (`curl -fsSL https://get.docker.com | sh`)".into());
+        } else if offline {
+            plan.notes.push("inspecting another root filesystem: Docker there picks the new file up at its next start".into());
+        } else {
+            plan.steps.push(Step::RestartDocker { cmd: docker_restart_cmd(&ctx.host) });
+            plan.steps.push(Step::VerifyRuntime { runtime: NVIDIA.into(), default: jetson });
+        }
     }
     Ok(plan)
 }
