@@ -439,3 +439,46 @@ fn without_root_a_live_fix_says_so_before_doing_anything() {
     assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
     assert!(stdout(&dry).contains("usermod -aG docker nobody"), "{}", stdout(&dry));
 }
+
+#[test]
+fn cdi_mode_drop_in_and_snap_variants() {
+    let root = root_for("jetson-base");
+    let r = root.path();
+    // CDI mode without a spec fails; the CSV check steps aside.
+    let cfg = std::fs::read_to_string(r.join("etc/nvidia-container-runtime/config.toml")).unwrap().replace("mode = \"auto\"", "mode = \"cdi\"");
+    std::fs::write(r.join("etc/nvidia-container-runtime/config.toml"), cfg).unwrap();
+    let (_, c) = checks(r);
+    assert_eq!(find(&c, "toolkit.mode")["status"], "pass");
+    assert_eq!(find(&c, "toolkit.cdi")["status"], "fail");
+    assert!(find(&c, "toolkit.cdi")["hints"].to_string().contains("nvidia-ctk cdi generate"));
+    assert_eq!(find(&c, "toolkit.csv")["status"], "skip");
+    std::fs::create_dir_all(r.join("etc/cdi")).unwrap();
+    std::fs::write(r.join("etc/cdi/nvidia.yaml"), "cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: all\n").unwrap();
+    let (_, c) = checks(r);
+    assert_eq!(find(&c, "toolkit.cdi")["status"], "pass");
+
+    // The raw-table opt-out already in a systemd drop-in satisfies docker.iptables-raw.
+    assert_eq!(find(&c, "docker.iptables-raw")["status"], "fail");
+    let dropin = r.join("etc/systemd/system/docker.service.d");
+    std::fs::create_dir_all(&dropin).unwrap();
+    std::fs::write(dropin.join("override.conf"), "[Service]\nEnvironment=DOCKER_INSECURE_NO_IPTABLES_RAW=1\n").unwrap();
+    let (_, c) = checks(r);
+    assert_eq!(find(&c, "docker.iptables-raw")["status"], "pass");
+    let plan = jd(r, &["fix", "docker.iptables-raw"]);
+    assert_eq!(stdout(&plan), "docker.iptables-raw: nothing to do\n");
+
+    // A config.toml that does not parse names its line.
+    std::fs::write(r.join("etc/nvidia-container-runtime/config.toml"), "[nvidia-container-runtime]\nmode = auto\n").unwrap();
+    let (_, c) = checks(r);
+    let mode = find(&c, "toolkit.mode");
+    assert_eq!(mode["status"], "fail");
+    assert!(mode["summary"].as_str().unwrap().contains("line 2"), "{mode}");
+
+    // Docker from snap.
+    std::fs::remove_file(r.join("usr/bin/docker")).unwrap();
+    std::fs::create_dir_all(r.join("snap/bin")).unwrap();
+    std::fs::write(r.join("snap/bin/docker"), "").unwrap();
+    let (_, c) = checks(r);
+    assert_eq!(find(&c, "docker.client")["status"], "warn");
+    assert!(find(&c, "docker.client")["summary"].as_str().unwrap().contains("snap"));
+}

@@ -123,9 +123,11 @@ impl ToolkitBad {
     }
 }
 
-/// `1.17.0` -> `[1, 17, 0]`; a non-numeric tail (`0~rc.1`) ends the number.
+/// `1.17.0` -> `[1, 17, 0]`; the first character that is neither digit nor dot ends the number
+/// (`1.17.0~rc.1` -> `[1, 17, 0]`).
 pub fn dotted(v: &str) -> Vec<u32> {
-    v.split('.').map_while(|p| p.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse().ok())).collect()
+    let numeric = v.split(|c: char| !(c.is_ascii_digit() || c == '.')).next().unwrap_or("");
+    numeric.split('.').map_while(|n| n.parse().ok()).collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -291,6 +293,19 @@ mod tests {
         assert_eq!(unknown.jetpack(), "6.x");
         assert_eq!(f("36.1.9").family.wheel_index.as_deref(), Some("jp6/cu122"));
         assert!(k.release(&L4tVersion::parse("99.1.0").unwrap()).is_none());
+    }
+
+    #[test]
+    fn known_bad_toolkit_rows_match_their_range_and_platform() {
+        let k = Knowledge::builtin();
+        let hits = |pkg: &str, v: &str, tegra: bool| k.toolkit_bad.iter().filter(|r| r.package == pkg && r.matches(v, tegra)).map(|r| r.status.as_str()).collect::<Vec<_>>();
+        assert_eq!(hits("nvidia-container-toolkit", "1.17.0", true), ["fail"]);
+        assert_eq!(hits("nvidia-container-toolkit", "1.17.0", false), Vec::<&str>::new());
+        assert_eq!(hits("nvidia-container-toolkit", "1.16.2", true), Vec::<&str>::new());
+        assert_eq!(hits("nvidia-container-toolkit", "1.18.0", true), ["info"]);
+        assert_eq!(hits("libnvidia-container0", "0.10.0", true), ["warn"]);
+        assert_eq!(dotted("1.17.0~rc.1"), [1, 17, 0]);
+        assert!(k.daemon_keys.iter().any(|key| key == "default-runtime"));
     }
 
     #[test]
