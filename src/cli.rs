@@ -84,6 +84,9 @@ pub enum Command {
     /// Container images: choose a compatible one, build from a profile within Docker's layer
     /// budget, flatten, diagnose.
     Image(ImageArgs),
+    /// Repair what `jetdoc check` found: plan, show, back up, write atomically, journal for undo.
+    #[command(after_help = FIX_HELP)]
+    Fix(FixArgs),
 }
 
 const IMAGE_SELECT_HELP: &str = "\
@@ -123,6 +126,56 @@ pub struct ImageSelectArgs {
     /// Seconds to wait for each registry request.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
+}
+
+const FIX_HELP: &str = "\
+Fixes:
+  gpu-runtime          install the NVIDIA container toolkit if missing, register the nvidia runtime in
+                       /etc/docker/daemon.json (the default runtime on Jetson), validate, restart Docker,
+                       verify; repairs docker.nvidia-runtime, docker.default-runtime, docker.daemon-json,
+                       docker.gpus, toolkit.packages, toolkit.nvidia-ctk
+  docker.group         add the invoking user (SUDO_USER) to the docker group
+  docker.iptables-raw  Docker 28 without iptable_raw: show both remedies (plan only, applies nothing)
+
+Examples:
+  jetdoc fix --gpu-runtime --dry-run    the diff and the commands, nothing changed
+  sudo jetdoc fix --gpu-runtime --yes   apply unattended
+  sudo jetdoc fix docker.default-runtime
+  sudo jetdoc fix --undo                restore what the last fix changed (or --undo ID)
+
+Every changed file is backed up to /var/lib/jetdoc/backups/<id>/ and journaled in
+/var/lib/jetdoc/journal.jsonl. Running a fix again when nothing is wrong changes nothing.
+
+Exit codes:
+  0  applied, or nothing to do
+  1  refused (a file that does not parse, not root, not confirmed) or failed (rolled back)
+  2  jetdoc's own error";
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Fix ids or the check ids they repair (`docker.default-runtime`); see the list below.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// The GPU container runtime fix (same as the id `gpu-runtime`).
+    #[arg(long)]
+    pub gpu_runtime: bool,
+
+    /// Print the unified diff of every file change and every command, change nothing.
+    #[arg(long, conflicts_with = "undo")]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation (unattended use).
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Restore the files of the last fix (or of journal entry ID) and restart Docker if it was.
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    pub undo: Option<String>,
+
+    /// Replace a daemon.json that does not parse (after a backup); undo a file edited since.
+    #[arg(long)]
+    pub force: bool,
 }
 
 const CHECK_HELP: &str = "\

@@ -11,6 +11,7 @@ pub mod container;
 pub mod context;
 pub mod fact;
 pub mod facts;
+pub mod fixes;
 pub mod host;
 pub mod knowledge;
 pub mod probes;
@@ -41,6 +42,7 @@ where
             cli::ImageCommand::Flatten(f) => commands::image_build::flatten(&cli.global, f),
             cli::ImageCommand::Doctor(d) => commands::image_build::doctor(&cli.global, d),
         },
+        cli::Command::Fix(a) => commands::fix::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

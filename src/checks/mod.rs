@@ -10,6 +10,22 @@ mod cuda_version;
 mod device_container;
 mod device_jetson;
 mod free_space;
+mod docker_cgroup_driver;
+mod docker_client;
+pub mod docker_common;
+mod docker_daemon;
+mod docker_daemon_json;
+mod docker_default_runtime;
+mod docker_gpus;
+pub mod docker_group;
+pub mod docker_iptables_raw;
+mod docker_nvidia_runtime;
+mod docker_storage_driver;
+mod toolkit_cdi;
+mod toolkit_csv;
+mod toolkit_mode;
+mod toolkit_nvidia_ctk;
+mod toolkit_packages;
 mod gpu_driver;
 mod gpu_jetson_nodes;
 mod l4t_consistency;
@@ -100,6 +116,21 @@ pub fn registry() -> Vec<&'static CheckDef> {
         &system_memory::CHECK,
         &system_cpu::CHECK,
         &system_power_mode::CHECK,
+        &docker_client::CHECK,
+        &docker_daemon::CHECK,
+        &docker_daemon_json::CHECK,
+        &docker_nvidia_runtime::CHECK,
+        &docker_default_runtime::CHECK,
+        &docker_storage_driver::CHECK,
+        &docker_cgroup_driver::CHECK,
+        &docker_iptables_raw::CHECK,
+        &docker_group::CHECK,
+        &docker_gpus::CHECK,
+        &toolkit_packages::CHECK,
+        &toolkit_nvidia_ctk::CHECK,
+        &toolkit_mode::CHECK,
+        &toolkit_csv::CHECK,
+        &toolkit_cdi::CHECK,
     ]
 }
 

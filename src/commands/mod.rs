@@ -4,6 +4,7 @@
 pub mod check;
 pub mod image_build;
 pub mod image_select;
+pub mod fix;
 pub mod reporters;
 
 use anyhow::{anyhow, Context as _, Result};

@@ -11,6 +11,10 @@ pub mod mountinfo;
 pub mod nv_tegra_release;
 pub mod nvpmodel;
 pub mod os_release;
+pub mod daemon_json;
+pub mod docker_info;
+pub mod kernel_modules;
+pub mod toolkit_config;
 
 #[cfg(test)]
 mod fuzz {

@@ -16,7 +16,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-pub use absence::{Absence, Reason};
+pub use absence::{is_root, Absence, Reason};
 pub use space::Space;
 pub use runner::{CmdOutput, CmdStatus, CommandRunner, FakeRunner, OfflineRunner, RealRunner};
 

@@ -20,6 +20,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("checks/storage.toml", include_str!("../../checks/storage.toml")),
     ("checks/system.toml", include_str!("../../checks/system.toml")),
     ("checks/images.toml", include_str!("../../checks/images.toml")),
+    ("checks/toolkit.toml", include_str!("../../checks/toolkit.toml")),
 ];
 
 /// Where user tables live when `--checks-dir` is not given.
@@ -60,6 +61,10 @@ pub struct Knowledge {
     pub image_rule: Vec<ImageRule>,
     #[serde(default)]
     pub image: Vec<ImageCandidate>,
+    #[serde(default)]
+    pub toolkit_bad: Vec<ToolkitBad>,
+    #[serde(default)]
+    pub daemon_keys: Vec<String>,
     /// Files this knowledge was loaded from (built-in names first).
     #[serde(skip)]
     pub sources: Vec<String>,
@@ -173,6 +178,43 @@ pub struct GpuNodes {
     pub any: Vec<String>,
 }
 
+/// A known-bad container toolkit version range (`checks/toolkit.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolkitBad {
+    pub package: String,
+    pub from: Option<String>,
+    pub before: Option<String>,
+    /// `tegra`, `x86` or `any`.
+    pub platform: String,
+    /// `fail`, `warn` or `info`.
+    pub status: String,
+    pub problem: String,
+    pub action: String,
+}
+
+impl ToolkitBad {
+    /// Whether an upstream version (`1.17.0`) falls in `[from, before)`.
+    pub fn matches(&self, version: &str, tegra: bool) -> bool {
+        let platform_ok = match self.platform.as_str() {
+            "tegra" => tegra,
+            "x86" => !tegra,
+            _ => true,
+        };
+        let v = dotted(version);
+        platform_ok
+            && self.from.as_deref().map_or(true, |f| v >= dotted(f))
+            && self.before.as_deref().map_or(true, |b| v < dotted(b))
+    }
+}
+
+/// `1.17.0` -> `[1, 17, 0]`; the first character that is neither digit nor dot ends the number
+/// (`1.17.0~rc.1` -> `[1, 17, 0]`).
+pub fn dotted(v: &str) -> Vec<u32> {
+    let numeric = v.split(|c: char| !(c.is_ascii_digit() || c == '.')).next().unwrap_or("");
+    numeric.split('.').map_while(|n| n.parse().ok()).collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KnowledgeError {
     #[error("{path}: {message}\n  fix the file or remove it; built-in tables are still used for everything else")]
@@ -263,6 +305,8 @@ impl Knowledge {
         self.image_label.extend(other.image_label);
         self.image_rule.extend(other.image_rule);
         self.image.extend(other.image);
+        self.toolkit_bad.extend(other.toolkit_bad);
+        self.daemon_keys.extend(other.daemon_keys);
         self.sources.push(name.to_string());
     }
 
@@ -377,6 +421,19 @@ mod tests {
         assert_eq!(unknown.jetpack(), "6.x");
         assert_eq!(f("36.1.9").family.wheel_index.as_deref(), Some("jp6/cu122"));
         assert!(k.release(&L4tVersion::parse("99.1.0").unwrap()).is_none());
+    }
+
+    #[test]
+    fn known_bad_toolkit_rows_match_their_range_and_platform() {
+        let k = Knowledge::builtin();
+        let hits = |pkg: &str, v: &str, tegra: bool| k.toolkit_bad.iter().filter(|r| r.package == pkg && r.matches(v, tegra)).map(|r| r.status.as_str()).collect::<Vec<_>>();
+        assert_eq!(hits("nvidia-container-toolkit", "1.17.0", true), ["fail"]);
+        assert_eq!(hits("nvidia-container-toolkit", "1.17.0", false), Vec::<&str>::new());
+        assert_eq!(hits("nvidia-container-toolkit", "1.16.2", true), Vec::<&str>::new());
+        assert_eq!(hits("nvidia-container-toolkit", "1.18.0", true), ["info"]);
+        assert_eq!(hits("libnvidia-container0", "0.10.0", true), ["warn"]);
+        assert_eq!(dotted("1.17.0~rc.1"), [1, 17, 0]);
+        assert!(k.daemon_keys.iter().any(|key| key == "default-runtime"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `Context::get`.
 
 pub mod cameras;
+pub mod docker;
 pub mod gpu;
 pub mod identity;
 pub mod jetson_gpu;
@@ -11,6 +12,7 @@ pub mod packages;
 pub mod power;
 pub mod software;
 pub mod storage;
+pub mod toolkit;
 
 pub use cameras::Cameras;
 pub use gpu::Gpus;
@@ -21,3 +23,5 @@ pub use packages::Packages;
 pub use power::Power;
 pub use software::Software;
 pub use storage::Storage;
+pub use docker::{DaemonConfig, Docker, KernelModules};
+pub use toolkit::Toolkit;

@@ -17,6 +17,10 @@ pub struct TestDaemon {
     /// Extra directories put first on the daemon's PATH (e.g. a stand-in nvidia-container-runtime).
     pub path_prefix: Vec<PathBuf>,
     child: Option<Child>,
+    /// A test-owned containerd, started when `path_prefix` is set: runtime programs are exec'd
+    /// by containerd's shims, which inherit containerd's PATH, not dockerd's; the system
+    /// containerd would never find a stand-in runtime.
+    containerd: Option<Child>,
 }
 
 /// True when `dockerd` and the `docker` CLI are installed and we are root (dockerd needs it).
@@ -37,14 +41,30 @@ impl TestDaemon {
     }
 
     pub fn start_with_path(config_json: &str, path_prefix: Vec<PathBuf>) -> Option<TestDaemon> {
+        Self::start_inner(None, config_json, path_prefix)
+    }
+
+    /// Like `start_with_path`, but the daemon reads an existing config file at `config` (e.g. the
+    /// `etc/docker/daemon.json` of a fixture root that a fix edits in place).
+    pub fn start_with_config_file(config: PathBuf, path_prefix: Vec<PathBuf>) -> Option<TestDaemon> {
+        Self::start_inner(Some(config), "", path_prefix)
+    }
+
+    fn start_inner(config_file: Option<PathBuf>, config_json: &str, path_prefix: Vec<PathBuf>) -> Option<TestDaemon> {
         if !super::require(available(), "a Docker engine (dockerd, docker CLI, root)") {
             return None;
         }
         // Short base path: the daemon's unix sockets must stay under 108 bytes.
         let dir = tempfile::Builder::new().prefix("jd-").tempdir_in("/tmp").unwrap();
         let d = dir.path();
-        let config = d.join("daemon.json");
-        std::fs::write(&config, config_json).unwrap();
+        let config = match config_file {
+            Some(c) => c,
+            None => {
+                let c = d.join("daemon.json");
+                std::fs::write(&c, config_json).unwrap();
+                c
+            }
+        };
         let mut daemon = TestDaemon {
             config,
             socket: d.join("docker.sock"),
@@ -54,6 +74,7 @@ impl TestDaemon {
             log: d.join("dockerd.log"),
             path_prefix,
             child: None,
+            containerd: None,
             dir,
         };
         daemon.spawn().unwrap_or_else(|e| panic!("test dockerd did not start: {e}\n{}", daemon.log_tail()));
@@ -70,13 +91,59 @@ impl TestDaemon {
         format!("jetdoc-test-{name}")
     }
 
+    fn containerd_socket(&self) -> PathBuf {
+        self.dir.path().join("ctd.sock")
+    }
+
+    /// Starts the private containerd (once; it survives dockerd restarts).
+    fn spawn_containerd(&mut self, path: &str) -> Result<(), String> {
+        if self.containerd.is_some() {
+            return Ok(());
+        }
+        let d = self.dir.path();
+        let config = d.join("containerd.toml");
+        std::fs::write(&config, "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n").unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(d.join("containerd.log")).unwrap();
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(&config)
+            .arg("--address")
+            .arg(self.containerd_socket())
+            .arg("--root")
+            .arg(d.join("ctd-root"))
+            .arg("--state")
+            .arg(d.join("ctd-state"))
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("spawn containerd: {e}"))?;
+        self.containerd = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.containerd_socket().exists() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err("containerd did not create its socket within 30s".into())
+    }
+
     /// Starts dockerd with the current config file; waits until it answers.
     pub fn spawn(&mut self) -> Result<(), String> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
         let mut path = self.path_prefix.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
         path.push(std::env::var("PATH").unwrap_or_default());
+        let path = path.join(":");
+        let mut containerd_args = Vec::new();
+        if !self.path_prefix.is_empty() {
+            self.spawn_containerd(&path)?;
+            containerd_args = vec!["--containerd".to_string(), self.containerd_socket().display().to_string()];
+        }
         let ns = self.namespace();
         let child = Command::new("dockerd")
+            .args(&containerd_args)
             .arg("--config-file")
             .arg(&self.config)
             .arg("--data-root")
@@ -90,7 +157,7 @@ impl TestDaemon {
             .args(["--bridge=none", "--iptables=false", "--ip-masq=false", "--ip6tables=false"])
             .arg(format!("--containerd-namespace={ns}"))
             .arg(format!("--containerd-plugins-namespace={ns}-plugins"))
-            .env("PATH", path.join(":"))
+            .env("PATH", &path)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -184,6 +251,15 @@ impl Drop for TestDaemon {
             }
         }
         self.stop();
+        if let Some(mut c) = self.containerd.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline && !matches!(c.try_wait(), Ok(Some(_))) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
         // Overlay mounts under the data root must go before the temp dir can be removed.
         let _ = Command::new("sh")
             .arg("-c")
