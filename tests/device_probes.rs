@@ -337,3 +337,17 @@ fn device_checks_are_listed() {
         assert!(text.lines().any(|l| l.starts_with(id)), "{id} not listed:\n{text}");
     }
 }
+
+#[test]
+fn gmsl_zed_x_is_recognised_by_its_sensor_name_and_needs_argus() {
+    let (_d, root) = copy_case("csi-no-argus");
+    let name = root.join("sys/devices/platform/tegra-capture-vi/video4linux/video0/name");
+    std::fs::write(&name, "vi-output, zedx 30-001c\n").unwrap();
+    let r = check_json_at(&root, &[]);
+    let (_, summary, _) = result(&r, "cameras.detected");
+    assert!(summary.contains("Stereolabs ZED X (vi-output, zedx 30-001c) [GMSL] /dev/video0"), "{summary}");
+    let (s, summary, _) = result(&r, "cameras.argus");
+    assert_eq!(s, "warn");
+    assert!(summary.contains("Stereolabs ZED X"), "{summary}");
+    assert_eq!(status(&r, "cameras.usb-speed"), "skip");
+}

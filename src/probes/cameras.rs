@@ -120,6 +120,9 @@ impl Probe for Cameras {
             names.into_iter().filter_map(|n| Some((n.strip_prefix("video")?.parse().ok()?, n))).collect();
         names.sort();
         let user = host.env("SUDO_USER").filter(|u| !u.is_empty()).or_else(|| host.env("USER"));
+        if names.is_empty() {
+            return Cameras { sysfs: Ok(()), cameras: vec![], user, user_problem: None, argus };
+        }
         let groups = host.read_text("/etc/group").map(|t| accounts::group(&t)).unwrap_or_default();
         let (who, user_problem) = match &user {
             None => (None, Some("neither SUDO_USER nor USER is set".to_string())),

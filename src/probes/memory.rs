@@ -98,3 +98,23 @@ fn from_proc(ctx: &Context) -> (Fact<Ram>, Fact<Cpus>) {
     };
     (ram, cpus)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Host;
+    use crate::knowledge::Knowledge;
+
+    #[test]
+    fn live_host_reports_ram_cpus_and_swap_from_real_sources() {
+        let ctx = Context::new(Host::live(), Knowledge::builtin());
+        let m = ctx.get::<Memory>();
+        let ram = m.ram.value().expect("RAM of the machine running the tests");
+        assert!(ram.total_bytes > 64 << 20 && ram.available_bytes.unwrap_or(0) <= ram.total_bytes);
+        let cpus = m.cpus.value().expect("CPUs");
+        assert!(cpus.count >= 1);
+        // sysinfo answers on a non-Jetson, /proc/meminfo on a Jetson; swap always from /proc/swaps.
+        let expected = if ctx.get::<Identity>().jetson { MEMINFO } else { "sysinfo" };
+        assert_eq!((m.ram.source(), m.swaps.source()), (expected, SWAPS));
+    }
+}
