@@ -20,6 +20,7 @@ fn run(ctx: &Context) -> Outcome {
     let mut status = Status::Pass;
     let mut parts = vec![head];
     let mut hints: Vec<String> = Vec::new();
+    let mut measured = true;
     if let Some(p) = &st.daemon_json_problem {
         status = Status::Warn;
         parts.push(format!("{p}: assumed the default data-root"));
@@ -35,7 +36,10 @@ fn run(ctx: &Context) -> Outcome {
                 hints.extend(LOW_SPACE_HINTS.iter().map(|h| h.to_string()));
             }
         }
-        Err(why) => parts.push(format!("free space not measured: {why}")),
+        Err(why) => {
+            measured = false;
+            parts.push(format!("free space not measured: {why}"));
+        }
     }
     let on_flash = v.disk.value().filter(|d| d.class.is_boot_flash());
     if let (Some(d), Some(nvme)) = (on_flash, st.nvme_mounts.first()) {
@@ -49,6 +53,8 @@ fn run(ctx: &Context) -> Outcome {
     }
     let summary = parts.join("; ");
     let mut o = match status {
+        // Nothing measured and nothing wrong seen: not a pass.
+        Status::Pass if !measured => Outcome::skip(summary),
         Status::Pass => Outcome::pass(summary),
         Status::Warn => Outcome::warn(summary),
         _ => Outcome::fail(summary),

@@ -162,7 +162,7 @@ fn free_space(host: &Host, path: &str) -> Fact<Space> {
     let cmdline = format!("df {}", args.join(" "));
     let out = host.run("df", &args);
     if !out.success() {
-        return Fact::absent(&cmdline, Reason::NotApplicable(out.describe_failure(&cmdline)));
+        return Fact::absent(path, Reason::NotApplicable(out.describe_failure(&cmdline)));
     }
     match df::parse(&out.stdout) {
         Ok(s) => Fact::known(s, cmdline),
