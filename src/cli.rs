@@ -58,7 +58,7 @@ pub struct GlobalArgs {
     pub commands: Option<PathBuf>,
 
     /// Test hook: run real commands even with --root (e.g. a test-owned Docker daemon).
-    #[arg(long, global = true, env = "JETDOC_LIVE_COMMANDS", hide = true)]
+    #[arg(long, global = true, env = "JETDOC_LIVE_COMMANDS", hide = true, value_parser = clap::builder::BoolishValueParser::new())]
     pub live_commands: bool,
 }
 

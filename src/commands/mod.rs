@@ -50,6 +50,6 @@ pub fn use_color(choice: ColorChoice, stream_is_tty: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        ColorChoice::Auto => stream_is_tty && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty()),
     }
 }
