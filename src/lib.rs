@@ -10,6 +10,7 @@ pub mod commands;
 pub mod context;
 pub mod fact;
 pub mod facts;
+pub mod fetch;
 pub mod host;
 pub mod knowledge;
 pub mod probes;
