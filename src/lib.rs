@@ -34,6 +34,7 @@ where
     checks::install_panic_hook();
     let result = match &cli.command {
         cli::Command::Check(a) => commands::check::run(&cli.global, a),
+        cli::Command::Fetch(f) => commands::fetch::run(&cli.global, f),
     };
     match result {
         Ok(code) => code,

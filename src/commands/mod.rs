@@ -2,6 +2,8 @@
 //! errors into messages. Core modules never print.
 
 pub mod check;
+pub mod fetch;
+pub mod reporters;
 
 use anyhow::{anyhow, Context as _, Result};
 

@@ -82,6 +82,11 @@ impl Cache {
         write_json_atomic(&self.url_record_path(&rec.url), rec)
     }
 
+    /// Forgets what a URL served, so the next fetch asks the server again.
+    pub fn forget_url(&self, url: &str) {
+        let _ = std::fs::remove_file(self.url_record_path(url));
+    }
+
     pub fn ensure_dirs(&self) -> Result<(), FetchError> {
         for d in ["blobs/sha256", "partial", "urls"] {
             let p = self.root.join(d);
