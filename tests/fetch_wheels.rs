@@ -292,7 +292,8 @@ fn downloads_run_in_parallel_within_the_bound_and_offline_uses_the_cache() {
         std::fs::read_to_string(d.path().join("wh2/requirements.lock")).unwrap().lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>()
     );
     std::fs::write(&req, "demo-p1\ndemo-new\n").unwrap();
-    let o = fetch_wheels(&req, &d.path().join("wh3"), &cache, py, &[srv.url("/html/")], &["--offline", "--require-wheels"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).contains("demo-new"), "{}", stdout(&o));
+    let o = fetch_wheels(&req, &d.path().join("wh3"), &cache, py, &[srv.url("/html/")], &["--offline"]);
+    assert_eq!(o.status.code(), Some(1), "a requirement found nowhere fails the run");
+    assert!(stderr(&o).contains("not found on any index: demo-new"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("no cached page for demo-new"), "{}", stdout(&o));
 }

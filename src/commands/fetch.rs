@@ -283,6 +283,13 @@ fn run_wheels(g: &GlobalArgs, a: &FetchWheelsArgs) -> Result<ExitCode> {
         cache::write_atomic(&lock, wheels::lock_file(&header, &pinned).as_bytes())?;
     }
     let left_out: Vec<&str> = plan.from_source().map(|i| i.name.as_str()).collect();
+    let missing: Vec<&str> = plan.missing().map(|i| i.name.as_str()).collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "error: not found on any index: {}\n  check the names and versions, the index (--index), or drop --offline",
+            missing.join(", ")
+        );
+    }
     match g.format {
         Format::Json => println!(
             "{}",
@@ -304,7 +311,7 @@ fn run_wheels(g: &GlobalArgs, a: &FetchWheelsArgs) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if failed.is_empty() { 0 } else { 1 })
+    Ok(if failed.is_empty() && missing.is_empty() { 0 } else { 1 })
 }
 
 fn render_plan(plan: &wheels::Plan, target: &str, indexes: &[IndexSpec]) -> String {
@@ -324,9 +331,13 @@ fn render_plan(plan: &wheels::Plan, target: &str, indexes: &[IndexSpec]) -> Stri
     for w in &plan.warnings {
         s.push_str(&format!("  warning: {w}\n"));
     }
-    let n = plan.from_source().count();
-    if n > 0 {
-        s.push_str(&format!("  {n} requirement(s) have no compatible wheel and would build from source\n"));
+    let missing = plan.missing().count();
+    let source = plan.from_source().count() - missing;
+    if source > 0 {
+        s.push_str(&format!("  {source} requirement(s) have no compatible wheel and would build from source\n"));
+    }
+    if missing > 0 {
+        s.push_str(&format!("  {missing} requirement(s) were not found on any index\n"));
     }
     s
 }

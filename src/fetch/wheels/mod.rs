@@ -76,6 +76,9 @@ impl Plan {
     pub fn from_source(&self) -> impl Iterator<Item = &PlanItem> {
         self.items.iter().filter(|i| i.builds_from_source())
     }
+    pub fn missing(&self) -> impl Iterator<Item = &PlanItem> {
+        self.items.iter().filter(|i| matches!(i.choice, Choice::Missing { .. }))
+    }
 }
 
 /// PEP 508 marker values for a Linux CPython target.
@@ -181,7 +184,13 @@ impl<'a> Resolver<'a> {
         }
         if !answered {
             self.dead.lock().unwrap().insert(idx);
-            self.warn(format!("index {} is unreachable, skipped: {}", spec.name, errors.join("; ")));
+            if self.fetcher.opts.offline {
+                self.warn(format!("index {}: no cached page for {name} (--offline)", spec.name));
+                // Offline, one missing page says nothing about the next project.
+                self.dead.lock().unwrap().remove(&idx);
+            } else {
+                self.warn(format!("index {} is unreachable, skipped: {}", spec.name, errors.join("; ")));
+            }
         }
         self.pages.lock().unwrap().insert(key, result.clone());
         result
@@ -289,7 +298,8 @@ impl<'a> Resolver<'a> {
             },
             (None, true) => Choice::Missing {
                 why: format!(
-                    "no file of {name} matches `{spec}` for {target} on {}{}",
+                    "no file of {name} matches {} for {target} on {}{}",
+                    if spec.is_empty() { "any version".to_string() } else { format!("`{spec}`") },
                     self.index_names(),
                     if foreign > 0 { format!(" ({foreign} wheels for other targets)") } else { String::new() }
                 ),
