@@ -182,17 +182,17 @@ fn the_cache_serves_warm_fetches_and_offline_runs() {
     let d = tempfile::tempdir().unwrap();
     let (cache, out) = (d.path().join("c"), d.path().join("o"));
     let url = srv.url("/warm.bin");
-    let o = fetch_url(&cache, &out, &[url.clone()], &[]);
+    let o = fetch_url(&cache, &out, std::slice::from_ref(&url), &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Content-addressed: the blob is named by its sha256.
     assert_eq!(std::fs::read(cache.join("blobs/sha256").join(sha(&body))).unwrap(), *body);
     let served = srv.body_bytes();
-    let o = fetch_url(&cache, &d.path().join("o2"), &[url.clone()], &["--format", "json"]);
+    let o = fetch_url(&cache, &d.path().join("o2"), std::slice::from_ref(&url), &["--format", "json"]);
     assert!(o.status.success());
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!((j["cached"].as_bool(), j["transferred"].as_u64()), (Some(true), Some(0)));
     assert_eq!(stderr(&o), "", "no progress output in JSON mode");
-    let o = fetch_url(&cache, &d.path().join("o3"), &[url.clone()], &["--offline", "--sha256", &sha(&body)]);
+    let o = fetch_url(&cache, &d.path().join("o3"), std::slice::from_ref(&url), &["--offline", "--sha256", &sha(&body)]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(srv.body_bytes(), served, "warm and offline runs transfer nothing");
     assert_eq!(srv.requests().len(), 1);

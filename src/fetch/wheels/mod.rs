@@ -101,6 +101,10 @@ pub fn marker_env(t: &Target) -> MarkerEnvironment {
     .expect("numeric python version")
 }
 
+type Pages = Mutex<HashMap<(usize, String), Option<Vec<IndexFile>>>>;
+/// (normalised name, version, sha256) of each wheel placed in the wheelhouse.
+pub type Pinned = Vec<(String, String, String)>;
+
 pub struct Resolver<'a> {
     pub fetcher: &'a Fetcher,
     pub target: Target,
@@ -108,7 +112,7 @@ pub struct Resolver<'a> {
     env: MarkerEnvironment,
     python: Version,
     scorer: tags::TagScorer,
-    pages: Mutex<HashMap<(usize, String), Option<Vec<IndexFile>>>>,
+    pages: Pages,
     dead: Mutex<HashSet<usize>>,
     warnings: Mutex<Vec<String>>,
 }
@@ -473,7 +477,7 @@ pub fn lock_file(header: &str, pinned: &[(String, String, String)]) -> String {
 }
 
 /// Downloads every planned wheel and places it in `out_dir`; returns (name, version, sha256).
-pub fn download(fetcher: &Fetcher, plan: &Plan, out_dir: &Path, rep: &dyn Reporter) -> (Vec<(String, String, String)>, Vec<(String, super::FetchError)>) {
+pub fn download(fetcher: &Fetcher, plan: &Plan, out_dir: &Path, rep: &dyn Reporter) -> (Pinned, Vec<(String, super::FetchError)>) {
     let items: Vec<&PlanItem> = plan.wheels().collect();
     let artifacts: Vec<Artifact> = items
         .iter()
