@@ -260,3 +260,90 @@ fn zed_follows_the_redirect_records_the_hash_and_pins_it() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no ZED SDK build for L4T 36.2") && stderr(&o).contains("36.4"), "{}", stderr(&o));
 }
+
+#[test]
+fn defaults_come_from_the_detected_device() {
+    // An Orin on L4T 36.4.3 / Ubuntu 22.04 / Python 3.10 / arm64 (a fixture root).
+    let root = support::fixtures_dir().join("fetch/orin-r36.4.3");
+    let installer = data(1000, 11);
+    let wheel = data(2000, 12);
+    let (b, w) = (installer.clone(), wheel.clone());
+    let srv = Server::start(move |r, _| match r.path.as_str() {
+        "/zedsdk/5.4/l4t36.4/jetsons" => Reply::Redirect("/cdn/ZED_SDK_Tegra_L4T36.4_v5.4.1.zstd.run".into()),
+        "/cdn/ZED_SDK_Tegra_L4T36.4_v5.4.1.zstd.run" => Reply::file(&b, "z"),
+        "/simple/jx/" => Reply::Text {
+            content_type: "text/html",
+            body: [
+                "jx-1.0-cp310-cp310-manylinux_2_35_aarch64.whl",
+                // Newer, but for glibc 2.39 (Ubuntu 24.04), Python 3.11, x86_64, a yanked one.
+                "jx-1.1-cp310-cp310-manylinux_2_39_aarch64.whl",
+                "jx-1.2-cp311-cp311-linux_aarch64.whl",
+                "jx-1.3-cp310-cp310-manylinux_2_17_x86_64.whl",
+            ]
+            .iter()
+            .map(|f| format!("<a href=\"/files/{f}#sha256={}\">{f}</a>\n", sha(&w)))
+            .collect::<String>()
+                + &format!("<a href=\"/files/jx-1.4-cp310-cp310-linux_aarch64.whl\" data-yanked=\"broken\">jx-1.4-cp310-cp310-linux_aarch64.whl</a>\n"),
+        },
+        "/pypi/purepkg/" => Reply::Text {
+            content_type: "text/html",
+            body: format!("<a href=\"/files/purepkg-2.0-py3-none-any.whl#sha256={}\">purepkg-2.0-py3-none-any.whl</a>", sha(&w)),
+        },
+        // PyPI's aarch64 torch is a CPU build: only pure-Python wheels are taken from PyPI.
+        "/pypi/torch/" => Reply::Text {
+            content_type: "text/html",
+            body: format!("<a href=\"/files/torch-2.5.0-cp310-cp310-manylinux_2_17_aarch64.whl#sha256={}\">torch-2.5.0-cp310-cp310-manylinux_2_17_aarch64.whl</a>", sha(&w)),
+        },
+        p if p.starts_with("/files/") => Reply::file(&w, "w"),
+        _ => Reply::Status(404),
+    });
+    let d = tempfile::tempdir().unwrap();
+    let tables = d.path().join("tables");
+    std::fs::create_dir_all(&tables).unwrap();
+    std::fs::write(tables.join("zed.toml"), format!("[[zed_url]]\nplatform = \"jetson\"\npattern = \"{}\"\n", srv.url("/zedsdk/{sdk}/l4t{l4t}/jetsons"))).unwrap();
+
+    let mut c = jetdoc();
+    c.arg("--root").arg(&root).arg("--checks-dir").arg(&tables).args(["--format", "json", "fetch", "zed"]);
+    c.arg("--cache-dir").arg(d.path().join("c")).arg("-o").arg(d.path().join("o"));
+    let o = run(&mut c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!((j["token"].as_str(), j["sdk"].as_str(), j["version"].as_str()), (Some("l4t36.4"), Some("5.4"), Some("5.4.1")));
+
+    let req = d.path().join("req.txt");
+    std::fs::write(&req, "jx\n").unwrap();
+    let mut c = jetdoc();
+    c.arg("--root").arg(&root).args(["--format", "json", "fetch", "wheels", "--no-deps", "-r"]).arg(&req);
+    c.args(["--index", &srv.url("/simple/")]).arg("--cache-dir").arg(d.path().join("c")).arg("-o").arg(d.path().join("wh"));
+    let o = run(&mut c);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(j["target"], "cp310 linux_aarch64 glibc 2.35");
+    assert_eq!(j["plan"]["items"][0]["filename"], "jx-1.0-cp310-cp310-manylinux_2_35_aarch64.whl");
+    let lock = std::fs::read_to_string(d.path().join("wh/requirements.lock")).unwrap();
+    assert!(lock.contains(&format!("jx==1.0 \\\n    --hash=sha256:{}", sha(&wheel))), "{lock}");
+
+    // Without --index: the family's index from the table (a dead mirror first), then PyPI for
+    // pure-Python wheels only.
+    std::fs::write(
+        tables.join("wheels.toml"),
+        format!(
+            "[[wheel_index]]\nname = \"jp6/cu126\"\nurls = [\"{}\", \"{}\"]\n\n[[wheel_index]]\nname = \"pypi\"\nurls = [\"{}\"]\npure_only = true\n",
+            dead_url("/jp6/cu126/+simple/"),
+            srv.url("/simple/"),
+            srv.url("/pypi/")
+        ),
+    )
+    .unwrap();
+    std::fs::write(&req, "jx\npurepkg\ntorch\n").unwrap();
+    let mut c = jetdoc();
+    c.arg("--root").arg(&root).arg("--checks-dir").arg(&tables).args(["fetch", "wheels", "--no-deps", "--retries", "0", "-r"]).arg(&req);
+    c.arg("--cache-dir").arg(d.path().join("c")).arg("-o").arg(d.path().join("wh2"));
+    let o = run(&mut c);
+    let plan = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "torch is found nowhere usable: {plan}");
+    assert!(plan.contains("indexes: jp6/cu126, pypi"), "{plan}");
+    assert!(plan.contains("jx-1.0-cp310-cp310-manylinux_2_35_aarch64.whl  from jp6/cu126"), "{plan}");
+    assert!(plan.contains("purepkg-2.0-py3-none-any.whl  from pypi"), "{plan}");
+    assert!(plan.contains("torch") && plan.contains("not pure-Python"), "{plan}");
+}

@@ -240,6 +240,7 @@ impl<'a> Resolver<'a> {
         };
         let mut sdist_versions: Vec<Version> = Vec::new();
         let mut foreign = 0usize;
+        let mut not_pure = 0usize;
         let mut seen_any = false;
         for (i, idx) in self.indexes.iter().enumerate() {
             let Some(files) = self.project(i, &name) else { continue };
@@ -266,7 +267,7 @@ impl<'a> Resolver<'a> {
                     continue;
                 }
                 if idx.pure_only && !w.is_pure() {
-                    foreign += 1;
+                    not_pure += 1;
                     continue;
                 }
                 match self.scorer.score(&w) {
@@ -290,22 +291,27 @@ impl<'a> Resolver<'a> {
             }
         }
         let target = format!("cp{}{} {}", self.target.python.0, self.target.python.1, self.target.platform);
+        let mut seen_note = String::new();
+        if foreign > 0 {
+            seen_note.push_str(&format!(" ({foreign} wheels for other targets)"));
+        }
+        if not_pure > 0 {
+            seen_note.push_str(&format!(" ({not_pure} not pure-Python wheels ignored on pure-only indexes)"));
+        }
         sdist_versions.sort();
         match (sdist_versions.pop(), seen_any) {
             (Some(v), _) => Choice::Source {
                 version: Some(v.to_string()),
                 why: format!(
-                    "no wheel for {target} on {}{}; pip would build {name} {v} from source",
+                    "no wheel for {target} on {}{seen_note}; pip would build {name} {v} from source",
                     self.index_names(),
-                    if foreign > 0 { format!(" ({foreign} wheels for other targets)") } else { String::new() }
                 ),
             },
             (None, true) => Choice::Missing {
                 why: format!(
-                    "no file of {name} matches {} for {target} on {}{}",
+                    "no file of {name} matches {} for {target} on {}{seen_note}",
                     if spec.is_empty() { "any version".to_string() } else { format!("`{spec}`") },
                     self.index_names(),
-                    if foreign > 0 { format!(" ({foreign} wheels for other targets)") } else { String::new() }
                 ),
             },
             (None, false) => Choice::Missing { why: format!("{name} is on none of {}", self.index_names()) },
