@@ -347,3 +347,24 @@ fn defaults_come_from_the_detected_device() {
     assert!(plan.contains("purepkg-2.0-py3-none-any.whl  from pypi"), "{plan}");
     assert!(plan.contains("torch") && plan.contains("not pure-Python"), "{plan}");
 }
+
+#[test]
+fn two_processes_on_one_cache_download_once() {
+    let body = data(300_000, 13);
+    let b = body.clone();
+    let srv = Server::start(move |_, _| Reply::file(&b, "p"));
+    srv.set_delay(std::time::Duration::from_millis(400));
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("c");
+    let spawn = |out: &str| {
+        let mut c = jetdoc();
+        c.args(["fetch", "url", &srv.url("/shared.bin"), "--sha256", &sha(&body)]).arg("--cache-dir").arg(&cache).arg("-o").arg(d.path().join(out));
+        c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+    };
+    let (a, b2) = (spawn("a"), spawn("b"));
+    let (oa, ob) = (a.wait_with_output().unwrap(), b2.wait_with_output().unwrap());
+    assert!(oa.status.success() && ob.status.success(), "{}\n{}", stderr(&oa), stderr(&ob));
+    assert_eq!(std::fs::read(d.path().join("a/shared.bin")).unwrap(), *body);
+    assert_eq!(std::fs::read(d.path().join("b/shared.bin")).unwrap(), *body);
+    assert_eq!(srv.requests_for("/shared.bin").len(), 1, "the second process waited and used the cache");
+}

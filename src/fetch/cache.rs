@@ -6,6 +6,7 @@
 //! <root>/partial/<key>.json          what validates it: URL, ETag, Last-Modified
 //! <root>/urls/<sha256 of URL>.json   what a URL served last time (trust on first use for files
 //!                                    without a published hash, such as the ZED SDK)
+//! <root>/locks/<key>                 held while one process downloads that file
 //! ```
 //! Blobs are written by rename from `partial/`, so a blob that exists is complete.
 
@@ -66,6 +67,12 @@ impl Cache {
         self.root.join("partial").join(key)
     }
 
+    /// An empty file locked while one process downloads `key` (kept: removing a lock file
+    /// someone waits on would let a third process take a new one).
+    pub fn lock(&self, key: &str) -> PathBuf {
+        self.root.join("locks").join(key)
+    }
+
     pub fn partial_meta(&self, key: &str) -> PathBuf {
         self.root.join("partial").join(format!("{key}.json"))
     }
@@ -88,7 +95,7 @@ impl Cache {
     }
 
     pub fn ensure_dirs(&self) -> Result<(), FetchError> {
-        for d in ["blobs/sha256", "partial", "urls"] {
+        for d in ["blobs/sha256", "partial", "urls", "locks"] {
             let p = self.root.join(d);
             std::fs::create_dir_all(&p).map_err(|e| FetchError::io(&p, e))?;
         }

@@ -192,6 +192,15 @@ impl Fetcher {
             Some(h) => h.clone(),
             None => hex_sha256(a.urls.first().map(String::as_str).unwrap_or("").as_bytes()),
         };
+        // Two jetdoc processes fetching the same file (two robots' provisioning on one cache,
+        // a parallel CI job) must not write one partial file together: the second waits, then
+        // finds the first one's result in the cache.
+        let lock_path = self.cache.lock(&key);
+        let lock = File::create(&lock_path).map_err(|e| FetchError::io(&lock_path, e))?;
+        lock.lock().map_err(|e| FetchError::io(&lock_path, e))?;
+        if let Some(hit) = self.lookup(a) {
+            return Ok(hit);
+        }
         let deadline = Instant::now() + self.opts.total;
         let mut failures = Vec::new();
         let mut mismatches = Vec::new();
