@@ -82,7 +82,8 @@ fn run_url(g: &GlobalArgs, a: &FetchUrlArgs) -> Result<ExitCode> {
     let fetcher = fetcher(&a.common)?;
     let mut urls = vec![a.url.clone()];
     urls.extend(a.mirror.iter().cloned());
-    let name = a.url.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("download").to_string();
+    let last = a.url.split(['?', '#']).next().unwrap_or("").rsplit('/').next().unwrap_or("");
+    let name = crate::fetch::engine::safe_file_name(last).unwrap_or_else(|| "download".to_string());
     let art = Artifact { name, urls, sha256: sha256_arg(&a.sha256)? };
     let rep = reporters::fetch_reporter(g.format, g.quiet);
     let f = match fetcher.fetch(0, &art, rep.as_ref()) {

@@ -478,15 +478,19 @@ fn content_range(resp: &Response) -> Option<(u64, Option<u64>)> {
 fn file_name_of(resp: &Response) -> Option<String> {
     if let Some(cd) = header_str(resp, CONTENT_DISPOSITION) {
         if let Some(i) = cd.find("filename=") {
-            let name = cd[i + 9..].split(';').next().unwrap_or("").trim().trim_matches('"');
-            let name = name.rsplit(['/', '\\']).next().unwrap_or("");
-            if !name.is_empty() && name != "." && name != ".." {
-                return Some(name.to_string());
+            if let Some(name) = safe_file_name(cd[i + 9..].split(';').next().unwrap_or("").trim().trim_matches('"')) {
+                return Some(name);
             }
         }
     }
-    let last = resp.url().path_segments()?.next_back()?.to_string();
-    (!last.is_empty()).then(|| percent_decode(&last))
+    safe_file_name(&percent_decode(resp.url().path_segments()?.next_back()?))
+}
+
+/// A server-given name as a plain file name: the last path component, never `.`, `..` or
+/// hidden, so that it cannot place a file outside the output directory.
+pub fn safe_file_name(name: &str) -> Option<String> {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    (!last.is_empty() && !last.starts_with('.') && !last.contains('\0')).then(|| last.to_string())
 }
 
 fn percent_decode(s: &str) -> String {
@@ -522,6 +526,15 @@ mod tests {
         }
         let samples: std::collections::HashSet<_> = (0..20).map(|_| backoff(base, max, 3)).collect();
         assert!(samples.len() > 1, "no jitter");
+    }
+
+    #[test]
+    fn server_file_names_cannot_escape_the_output_directory() {
+        assert_eq!(safe_file_name("../../etc/passwd").as_deref(), Some("passwd"));
+        assert_eq!(safe_file_name(&percent_decode("..%2F..%2Fx.run")).as_deref(), Some("x.run"));
+        assert_eq!(safe_file_name(".."), None);
+        assert_eq!(safe_file_name("dir/"), None);
+        assert_eq!(safe_file_name("ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run").as_deref(), Some("ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run"));
     }
 
     #[test]

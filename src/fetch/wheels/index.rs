@@ -59,6 +59,10 @@ pub fn parse_json(base: &Url, body: &str) -> Result<Vec<IndexFile>, String> {
         .files
         .into_iter()
         .filter_map(|f| {
+            // A file name is used as a path in the wheelhouse: no directories, no dot-files.
+            if crate::fetch::engine::safe_file_name(&f.filename).as_deref() != Some(f.filename.as_str()) {
+                return None;
+            }
             let (url, frag_hash) = absolute(base, &f.url)?;
             let metadata = match (&f.core_metadata, &f.dist_info_metadata) {
                 (serde_json::Value::Object(m), _) | (serde_json::Value::Null, serde_json::Value::Object(m)) => {
@@ -101,6 +105,9 @@ pub fn parse_html(base: &Url, body: &str) -> Vec<IndexFile> {
         let Some((url, sha256)) = absolute(base, href) else { continue };
         let text = unescape(a[2].trim());
         let filename = if text.is_empty() || text.contains('<') { url.rsplit('/').next().unwrap_or("").to_string() } else { text };
+        if crate::fetch::engine::safe_file_name(&filename).as_deref() != Some(filename.as_str()) {
+            continue;
+        }
         let metadata = match attrs.get("data-core-metadata").or(attrs.get("data-dist-info-metadata")) {
             None => None,
             Some(Some(v)) if v == "false" => None,
@@ -172,5 +179,8 @@ mod tests {
         assert!(files[1].yanked);
         assert_eq!(files[1].sha256.as_deref(), Some("d".repeat(64).as_str()));
         assert!(parse_json(&base, "<html>").is_err());
+        let evil = r#"{"files":[{"filename":"../../x-1.0-py3-none-any.whl","url":"x.whl","hashes":{}}]}"#;
+        assert_eq!(parse_json(&base, evil).unwrap(), vec![], "a file name with a path is refused");
+        assert_eq!(parse_html(&base, r#"<a href="x.whl">../x-1.0-py3-none-any.whl</a>"#), vec![]);
     }
 }
