@@ -297,3 +297,32 @@ fn downloads_run_in_parallel_within_the_bound_and_offline_uses_the_cache() {
     assert!(stderr(&o).contains("not found on any index: demo-new"), "{}", stderr(&o));
     assert!(stdout(&o).contains("no cached page for demo-new"), "{}", stdout(&o));
 }
+
+#[test]
+fn dependency_specifiers_are_combined_and_conflicts_reported() {
+    let mut projects = BTreeMap::new();
+    projects.insert("dep-a".to_string(), vec![pkg("dep-a", "1.0", "py3-none-any", &["dep-c<2"], false)]);
+    projects.insert("dep-b".to_string(), vec![pkg("dep-b", "1.0", "py3-none-any", &["dep-c>=1.5"], false)]);
+    projects.insert(
+        "dep-c".to_string(),
+        ["1.0", "1.6", "2.0"].iter().map(|v| pkg("dep-c", v, "py3-none-any", &[], false)).collect(),
+    );
+    let srv = index_server(projects);
+    let d = tempfile::tempdir().unwrap();
+    let req = d.path().join("requirements.txt");
+    let py = (3, 10);
+
+    // dep-a wants dep-c<2 and dep-b wants dep-c>=1.5: both apply, so 1.6 (not 2.0, not 1.0).
+    std::fs::write(&req, "dep-a\ndep-b\n").unwrap();
+    let o = fetch_wheels(&req, &d.path().join("wh"), &d.path().join("c"), py, &[srv.url("/json/")], &[]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let lock = std::fs::read_to_string(d.path().join("wh/requirements.lock")).unwrap();
+    assert!(lock.contains("dep-c==1.6 \\"), "{lock}");
+    assert!(stdout(&o).contains("(for dep-a, dep-b)"), "{}", stdout(&o));
+
+    // A top-level pin that a dependency does not accept: a conflict warning naming both.
+    std::fs::write(&req, "dep-c==1.0\ndep-a\ndep-b\n").unwrap();
+    let o = fetch_wheels(&req, &d.path().join("wh2"), &d.path().join("c"), py, &[srv.url("/json/")], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("conflict: dep-b needs `dep-c>=1.5` but dep-c 1.0 was chosen"), "{}", stdout(&o));
+}

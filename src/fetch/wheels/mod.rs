@@ -386,7 +386,23 @@ impl<'a> Resolver<'a> {
                         }
                         continue;
                     }
-                    wanted.entry(name).or_insert((dep, parent.clone()));
+                    match wanted.get_mut(&name) {
+                        // Several packages of this level need it: all their specifiers apply.
+                        Some((req, parents)) => {
+                            if let (Some(VersionOrUrl::VersionSpecifier(have)), Some(VersionOrUrl::VersionSpecifier(more))) =
+                                (&req.version_or_url, &dep.version_or_url)
+                            {
+                                let merged: VersionSpecifiers = have.iter().chain(more.iter()).cloned().collect();
+                                req.version_or_url = Some(VersionOrUrl::VersionSpecifier(merged));
+                            } else if req.version_or_url.is_none() {
+                                req.version_or_url = dep.version_or_url.clone();
+                            }
+                            parents.push_str(&format!(", {parent}"));
+                        }
+                        None => {
+                            wanted.insert(name, (dep, parent.clone()));
+                        }
+                    }
                 }
             }
             frontier.clear();
