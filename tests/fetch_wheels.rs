@@ -303,10 +303,9 @@ fn dependency_specifiers_are_combined_and_conflicts_reported() {
     let mut projects = BTreeMap::new();
     projects.insert("dep-a".to_string(), vec![pkg("dep-a", "1.0", "py3-none-any", &["dep-c<2"], false)]);
     projects.insert("dep-b".to_string(), vec![pkg("dep-b", "1.0", "py3-none-any", &["dep-c>=1.5"], false)]);
-    projects.insert(
-        "dep-c".to_string(),
-        ["1.0", "1.6", "2.0"].iter().map(|v| pkg("dep-c", v, "py3-none-any", &[], false)).collect(),
-    );
+    let c: Vec<Pkg> = ["1.0", "1.6", "2.0"].iter().map(|v| pkg("dep-c", v, "py3-none-any", &[], false)).collect();
+    let c20 = sha(&c[2].bytes);
+    projects.insert("dep-c".to_string(), c);
     let srv = index_server(projects);
     let d = tempfile::tempdir().unwrap();
     let req = d.path().join("requirements.txt");
@@ -325,4 +324,13 @@ fn dependency_specifiers_are_combined_and_conflicts_reported() {
     let o = fetch_wheels(&req, &d.path().join("wh2"), &d.path().join("c"), py, &[srv.url("/json/")], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("conflict: dep-b needs `dep-c>=1.5` but dep-c 1.0 was chosen"), "{}", stdout(&o));
+
+    // `--hash` pins in the requirements file select the file; a pin no file has is an error.
+    std::fs::write(&req, format!("dep-c>=1 --hash=sha256:{c20}\n")).unwrap();
+    let o = fetch_wheels(&req, &d.path().join("wh3"), &d.path().join("c"), py, &[srv.url("/json/")], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(d.path().join("wh3/requirements.lock")).unwrap().contains(&format!("dep-c==2.0 \\\n    --hash=sha256:{c20}")));
+    std::fs::write(&req, format!("dep-c>=1 --hash=sha256:{}\n", "0".repeat(64))).unwrap();
+    let o = fetch_wheels(&req, &d.path().join("wh4"), &d.path().join("c"), py, &[srv.url("/json/")], &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
 }

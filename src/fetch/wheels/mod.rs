@@ -252,7 +252,9 @@ impl<'a> Resolver<'a> {
                         continue;
                     }
                 }
-                if !hashes.is_empty() && !f.sha256.as_ref().is_some_and(|h| hashes.contains(h)) {
+                // A `--hash` pin in the requirements file: only that file (an index without hashes
+                // gets the pin checked on download instead).
+                if !hashes.is_empty() && f.sha256.as_ref().is_some_and(|h| !hashes.contains(h)) {
                     continue;
                 }
                 let Some(w) = WheelName::parse(&f.filename) else {
@@ -285,7 +287,7 @@ impl<'a> Resolver<'a> {
                     filename: f.filename.clone(),
                     version: v.to_string(),
                     url: f.url.clone(),
-                    sha256: f.sha256.clone(),
+                    sha256: f.sha256.clone().or_else(|| (hashes.len() == 1).then(|| hashes[0].clone())),
                     index: idx.name.clone(),
                 };
             }
