@@ -283,7 +283,7 @@ fn defaults_come_from_the_detected_device() {
             .iter()
             .map(|f| format!("<a href=\"/files/{f}#sha256={}\">{f}</a>\n", sha(&w)))
             .collect::<String>()
-                + &format!("<a href=\"/files/jx-1.4-cp310-cp310-linux_aarch64.whl\" data-yanked=\"broken\">jx-1.4-cp310-cp310-linux_aarch64.whl</a>\n"),
+                + "<a href=\"/files/jx-1.4-cp310-cp310-linux_aarch64.whl\" data-yanked=\"broken\">jx-1.4-cp310-cp310-linux_aarch64.whl</a>\n",
         },
         "/pypi/purepkg/" => Reply::Text {
             content_type: "text/html",
