@@ -80,13 +80,15 @@ pub enum Command {
     /// Probe the device and print a doctor report with a fix for every problem.
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
-
-    /// Container images: choose a compatible one, build from a profile within Docker's layer
-    /// budget, flatten, diagnose.
-    Image(ImageArgs),
     /// Repair what `jetdoc check` found: plan, show, back up, write atomically, journal for undo.
     #[command(after_help = FIX_HELP)]
     Fix(FixArgs),
+    /// Download the ZED SDK or Python wheels for this device, verified and cached.
+    #[command(subcommand)]
+    Fetch(FetchCommand),
+    /// Container images: choose a compatible one, build from a profile within Docker's layer
+    /// budget, flatten, diagnose.
+    Image(ImageArgs),
 }
 
 const IMAGE_SELECT_HELP: &str = "\
@@ -355,4 +357,188 @@ pub struct ImageDoctorArgs {
     /// Do not read the layers (faster on a large image; no zero-byte or file-based checks).
     #[arg(long)]
     pub no_scan: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FetchCommand {
+    /// The ZED SDK installer for this device's L4T (or --l4t), with its sha256 recorded.
+    #[command(after_help = FETCH_ZED_HELP)]
+    Zed(FetchZedArgs),
+    /// Wheels for a requirements file, resolved for this device's JetPack/CUDA/Python, and a
+    /// hash-pinned requirements.lock.
+    #[command(after_help = FETCH_WHEELS_HELP)]
+    Wheels(FetchWheelsArgs),
+    /// Any file: mirrors in order, optional sha256, into the cache and an output directory.
+    #[command(after_help = FETCH_URL_HELP)]
+    Url(FetchUrlArgs),
+}
+
+const FETCH_ZED_HELP: &str = "\
+Examples:
+  jetdoc fetch zed                            the installer for this device's L4T
+  jetdoc fetch zed --l4t 36.4 --version 5.0   another L4T (an image build) or SDK version
+  jetdoc fetch zed --sha256 HASH -o /opt/zed  pin what another robot recorded
+
+The file is named after the redirect's target (ZED_SDK_Tegra_L4T36.4_v5.x.y.zstd.run); its sha256
+is written beside it (FILE.sha256) and kept in the cache: later runs reuse it (trust on first use)
+until --refresh.
+
+Exit codes:
+  0  the installer is in the output directory
+  1  the download failed or did not match --sha256
+  2  jetdoc's own error (bad arguments, no ZED build for this L4T)";
+
+const FETCH_WHEELS_HELP: &str = "\
+Examples:
+  jetdoc fetch wheels -r requirements.txt                 for this device
+  jetdoc fetch wheels -r req.txt --l4t 36.4 -o wheelhouse for another JetPack
+  jetdoc fetch wheels -r req.txt --require-wheels         fail if anything would build from source
+  pip install --require-hashes --no-index --find-links wheelhouse -r wheelhouse/requirements.lock
+
+Exit codes:
+  0  every wheel is in the wheelhouse and the lock file is written
+  1  a download failed, or --require-wheels and a requirement has no compatible wheel
+  2  jetdoc's own error (bad arguments, unreadable requirements file)";
+
+const FETCH_URL_HELP: &str = "\
+Examples:
+  jetdoc fetch url https://host/file.tar --mirror https://mirror/file.tar --sha256 HASH -o out/
+
+Exit codes:
+  0  the file is in the output directory
+  1  every mirror failed or the hash did not match
+  2  jetdoc's own error";
+
+/// Options of every download.
+#[derive(Debug, Args)]
+pub struct FetchCommon {
+    /// Cache directory [default: $XDG_CACHE_HOME/jetdoc, or /var/cache/jetdoc as root].
+    #[arg(long, env = "JETDOC_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Use the cache only; fail, naming what is missing, instead of downloading.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Parallel downloads at most.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub jobs: usize,
+
+    /// Retries per URL on connection errors, timeouts and 5xx answers (then the next mirror).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub retries: u32,
+
+    /// No new retry after this many seconds for one file.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    pub max_time: u64,
+
+    /// Longest silence from a server, in seconds, before the attempt counts as failed.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub read_timeout: u64,
+
+    /// First retry wait in milliseconds (doubles each time, with jitter).
+    #[arg(long, default_value_t = 500, value_name = "MS", hide = true)]
+    pub retry_base_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchZedArgs {
+    /// SDK version, MAJOR.MINOR (5.0) or MAJOR.MINOR.PATCH (checked against the file served)
+    /// [default: the newest build for the L4T].
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+
+    /// L4T release MAJOR.MINOR [default: the device's].
+    #[arg(long, value_name = "X.Y")]
+    pub l4t: Option<String>,
+
+    /// The x86_64 installer for CUDA --cuda-major on Ubuntu --ubuntu-major instead (image builds
+    /// on a desktop).
+    #[arg(long)]
+    pub x86: bool,
+
+    #[arg(long, value_name = "N", requires = "x86")]
+    pub cuda_major: Option<String>,
+
+    #[arg(long, value_name = "N", requires = "x86")]
+    pub ubuntu_major: Option<String>,
+
+    /// Expected sha256 (from another robot's FILE.sha256 or a profile pin).
+    #[arg(long, value_name = "HASH")]
+    pub sha256: Option<String>,
+
+    /// Ask the server again even if the cache has what this URL served before.
+    #[arg(long)]
+    pub refresh: bool,
+
+    /// Where to put the installer.
+    #[arg(short, long, default_value = ".", value_name = "DIR")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub common: FetchCommon,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchWheelsArgs {
+    /// The requirements file.
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirement: PathBuf,
+
+    /// Target Python MAJOR.MINOR [default: the device's, else its JetPack's].
+    #[arg(long, value_name = "X.Y")]
+    pub python: Option<String>,
+
+    /// Target platform tag [default: from the device's architecture, linux_aarch64].
+    #[arg(long, value_name = "TAG")]
+    pub platform: Option<String>,
+
+    /// Target glibc for manylinux_2_NN wheels [default: from the device's Ubuntu].
+    #[arg(long, value_name = "X.Y")]
+    pub glibc: Option<String>,
+
+    /// L4T release MAJOR.MINOR whose JetPack index to use [default: the device's].
+    #[arg(long, value_name = "X.Y")]
+    pub l4t: Option<String>,
+
+    /// Index URL(s) to use instead of the table's, in order (PEP 503/691 simple API). Wheels of
+    /// any kind are taken from them.
+    #[arg(long = "index", value_name = "URL")]
+    pub index: Vec<String>,
+
+    /// Exit 1 (before downloading) if any requirement has no compatible wheel.
+    #[arg(long)]
+    pub require_wheels: bool,
+
+    /// Resolve only the requirements file's lines, not their dependencies (the lock then needs
+    /// them pinned in the file for --require-hashes).
+    #[arg(long)]
+    pub no_deps: bool,
+
+    /// The wheelhouse: wheels and requirements.lock.
+    #[arg(short, long, default_value = "wheelhouse", value_name = "DIR")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub common: FetchCommon,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchUrlArgs {
+    /// The URL.
+    pub url: String,
+
+    /// Mirrors tried in order when the URL fails.
+    #[arg(long, value_name = "URL")]
+    pub mirror: Vec<String>,
+
+    #[arg(long, value_name = "HASH")]
+    pub sha256: Option<String>,
+
+    /// Where to put the file (named after the final URL or Content-Disposition).
+    #[arg(short, long, default_value = ".", value_name = "DIR")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub common: FetchCommon,
 }

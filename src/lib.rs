@@ -12,6 +12,7 @@ pub mod context;
 pub mod fact;
 pub mod facts;
 pub mod fixes;
+pub mod fetch;
 pub mod host;
 pub mod knowledge;
 pub mod probes;
@@ -43,6 +44,7 @@ where
             cli::ImageCommand::Doctor(d) => commands::image_build::doctor(&cli.global, d),
         },
         cli::Command::Fix(a) => commands::fix::run(&cli.global, a),
+        cli::Command::Fetch(f) => commands::fetch::run(&cli.global, f),
     };
     match result {
         Ok(code) => code,

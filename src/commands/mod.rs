@@ -5,6 +5,7 @@ pub mod check;
 pub mod image_build;
 pub mod image_select;
 pub mod fix;
+pub mod fetch;
 pub mod reporters;
 
 use anyhow::{anyhow, Context as _, Result};

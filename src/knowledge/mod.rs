@@ -21,6 +21,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("checks/system.toml", include_str!("../../checks/system.toml")),
     ("checks/images.toml", include_str!("../../checks/images.toml")),
     ("checks/toolkit.toml", include_str!("../../checks/toolkit.toml")),
+    ("checks/zed.toml", include_str!("../../checks/zed.toml")),
+    ("checks/wheel_indexes.toml", include_str!("../../checks/wheel_indexes.toml")),
 ];
 
 /// Where user tables live when `--checks-dir` is not given.
@@ -65,6 +67,18 @@ pub struct Knowledge {
     pub toolkit_bad: Vec<ToolkitBad>,
     #[serde(default)]
     pub daemon_keys: Vec<String>,
+    #[serde(default)]
+    pub zed: Vec<Zed>,
+    #[serde(default)]
+    pub zed_x86: Vec<ZedX86>,
+    #[serde(default)]
+    pub zed_url: Vec<ZedUrl>,
+    #[serde(default)]
+    pub zed_flags: Vec<ZedFlags>,
+    #[serde(default)]
+    pub wheel_index: Vec<WheelIndex>,
+    #[serde(default)]
+    pub glibc: Vec<Glibc>,
     /// Files this knowledge was loaded from (built-in names first).
     #[serde(skip)]
     pub sources: Vec<String>,
@@ -215,6 +229,55 @@ pub fn dotted(v: &str) -> Vec<u32> {
     numeric.split('.').map_while(|n| n.parse().ok()).collect()
 }
 
+/// ZED SDK builds for one L4T `major.minor` (`checks/zed.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Zed {
+    pub l4t: String,
+    /// SDK `major.minor`, newest first.
+    pub sdk: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZedX86 {
+    pub cuda: String,
+    pub ubuntu: String,
+    pub sdk: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZedUrl {
+    /// `jetson` or `x86_64`.
+    pub platform: String,
+    pub pattern: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZedFlags {
+    pub variant: String,
+    pub flags: String,
+}
+
+/// A Python package index with its mirrors (`checks/wheel_indexes.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WheelIndex {
+    pub name: String,
+    pub urls: Vec<String>,
+    #[serde(default)]
+    pub pure_only: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Glibc {
+    pub ubuntu: String,
+    pub version: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum KnowledgeError {
     #[error("{path}: {message}\n  fix the file or remove it; built-in tables are still used for everything else")]
@@ -294,6 +357,12 @@ impl Knowledge {
         self.soc.extend(other.soc);
         self.module.extend(other.module);
         self.carrier.extend(other.carrier);
+        self.zed.extend(other.zed);
+        self.zed_x86.extend(other.zed_x86);
+        self.zed_url.extend(other.zed_url);
+        self.zed_flags.extend(other.zed_flags);
+        self.wheel_index.extend(other.wheel_index);
+        self.glibc.extend(other.glibc);
         self.usb_camera.extend(other.usb_camera);
         self.csi_sensor.extend(other.csi_sensor);
         self.free_space.extend(other.free_space);
@@ -334,6 +403,11 @@ impl Knowledge {
 
     pub fn carrier(&self, part: &str) -> Option<&Carrier> {
         self.carrier.iter().rev().find(|m| m.part.eq_ignore_ascii_case(part))
+    }
+
+    /// The last `[[wheel_index]]` row with this name (user rows override built-in ones).
+    pub fn wheel_index(&self, name: &str) -> Option<&WheelIndex> {
+        self.wheel_index.iter().rev().find(|w| w.name == name)
     }
 
     pub fn soc(&self, id: &str) -> Option<&Soc> {
