@@ -42,6 +42,11 @@ pub struct Host {
     live: bool,
     runner: Box<dyn CommandRunner>,
     env: EnvSource,
+    /// Resolved path components that exist under a foreign root: `None` for a plain file or
+    /// directory, `Some(target)` for a symlink. A check run resolves hundreds of paths sharing a
+    /// few dozen prefixes (`/sys/devices/platform/...`); each prefix is stat'ed once. Missing
+    /// components are not cached: a fix may create them.
+    nodes: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
 }
 
 impl std::fmt::Debug for Host {
@@ -60,7 +65,7 @@ pub type Found<T> = Result<T, Absence>;
 impl Host {
     /// The machine jetdoc runs on: root `/`, real commands, the process environment.
     pub fn live() -> Host {
-        Host { root: PathBuf::from("/"), live: true, runner: Box::new(RealRunner), env: EnvSource::Process }
+        Host { root: PathBuf::from("/"), live: true, runner: Box::new(RealRunner), env: EnvSource::Process, nodes: Default::default() }
     }
 
     /// Another filesystem (a mounted image or a fixture). `runner` decides what commands answer.
@@ -72,7 +77,7 @@ impl Host {
         }
         let root = fs::canonicalize(root).map_err(|e| Absence::from_io(&shown, &e))?;
         let live = root == Path::new("/");
-        Ok(Host { root, live, runner, env })
+        Ok(Host { root, live, runner, env, nodes: Default::default() })
     }
 
     /// True when the root is `/`: the running kernel, sockets and drivers belong to this host, so
@@ -120,21 +125,17 @@ impl Host {
                 continue;
             }
             done.push(part);
-            let here = self.root.join(done.join("/"));
-            let Ok(meta) = fs::symlink_metadata(&here) else {
+            let key = done.join("/");
+            let Some(node) = self.node(&key) else {
                 // Missing: keep the rest verbatim; opening it will say "missing".
                 done.extend(todo.into_iter().rev());
                 break;
             };
-            if !meta.file_type().is_symlink() {
-                continue;
-            }
+            let Some(target) = node else { continue };
             hops += 1;
             if hops > MAX_SYMLINK_HOPS {
                 return Err(Absence::new(path, Reason::SymlinkLoop));
             }
-            let target = fs::read_link(&here).map_err(|e| Absence::from_io(path, &e))?;
-            let target = target.to_string_lossy().into_owned();
             done.pop();
             if target.starts_with('/') {
                 done.clear();
@@ -142,6 +143,25 @@ impl Host {
             todo.extend(components(&target).into_iter().rev());
         }
         Ok(format!("/{}", done.join("/")))
+    }
+
+    /// One component under the root: `None` when missing, `Some(None)` for a plain file or
+    /// directory, `Some(Some(target))` for a symlink.
+    fn node(&self, inside: &str) -> Option<Option<String>> {
+        if let Some(hit) = self.nodes.lock().ok().and_then(|n| n.get(inside).cloned()) {
+            return Some(hit);
+        }
+        let here = self.root.join(inside);
+        let meta = fs::symlink_metadata(&here).ok()?;
+        let node = if meta.file_type().is_symlink() {
+            Some(fs::read_link(&here).ok()?.to_string_lossy().into_owned())
+        } else {
+            None
+        };
+        if let Ok(mut n) = self.nodes.lock() {
+            n.insert(inside.to_string(), node.clone());
+        }
+        Some(node)
     }
 
     /// Reads a whole file (at most `MAX_FILE_BYTES`).
