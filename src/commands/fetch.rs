@@ -23,6 +23,18 @@ pub fn run(g: &GlobalArgs, cmd: &FetchCommand) -> Result<ExitCode> {
     }
 }
 
+/// One download with progress; `None` when it failed (the error is printed: exit 1).
+fn fetch_one(g: &GlobalArgs, fetcher: &Fetcher, art: &Artifact) -> Option<Fetched> {
+    let rep = reporters::fetch_reporter(g.format, g.quiet);
+    match fetcher.fetch(0, art, rep.as_ref()) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
+}
+
 fn fetcher(c: &FetchCommon) -> Result<Fetcher> {
     let cache_dir = match &c.cache_dir {
         Some(d) => d.clone(),
@@ -85,14 +97,7 @@ fn run_url(g: &GlobalArgs, a: &FetchUrlArgs) -> Result<ExitCode> {
     let last = a.url.split(['?', '#']).next().unwrap_or("").rsplit('/').next().unwrap_or("");
     let name = crate::fetch::engine::safe_file_name(last).unwrap_or_else(|| "download".to_string());
     let art = Artifact { name, urls, sha256: sha256_arg(&a.sha256)? };
-    let rep = reporters::fetch_reporter(g.format, g.quiet);
-    let f = match fetcher.fetch(0, &art, rep.as_ref()) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(1);
-        }
-    };
+    let Some(f) = fetch_one(g, &fetcher, &art) else { return Ok(1) };
     let dest = a.output.join(&f.file_name);
     cache::place(&f.path, &dest)?;
     let how = if f.cached { "from the cache".to_string() } else { format!("{} bytes transferred", f.transferred) };
@@ -129,14 +134,7 @@ fn run_zed(g: &GlobalArgs, a: &FetchZedArgs) -> Result<ExitCode> {
         fetcher.cache.forget_url(&choice.url);
     }
     let art = Artifact { name: format!("ZED SDK {} ({})", choice.sdk, choice.token), urls: vec![choice.url.clone()], sha256: sha256_arg(&a.sha256)? };
-    let rep = reporters::fetch_reporter(g.format, g.quiet);
-    let f = match fetcher.fetch(0, &art, rep.as_ref()) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(1);
-        }
-    };
+    let Some(f) = fetch_one(g, &fetcher, &art) else { return Ok(1) };
     let version = zed::version_in_file_name(&f.file_name);
     if let (Some(wanted), Some(got)) = (&choice.wanted, &version) {
         if wanted != got {

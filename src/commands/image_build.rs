@@ -10,10 +10,10 @@ use super::reporters::TerminalBuildReporter;
 use super::{build_context, use_color, ExitCode};
 use crate::cli::{Format, GlobalArgs, ImageBuildArgs, ImageDoctorArgs, ImageFlattenArgs};
 use crate::container::budget::Verdict;
-use crate::container::build::{docker_build, BuildRequest};
+use crate::container::build::{docker_build, BuildRequest, Built};
 use crate::container::doctor::{self, DoctorOptions};
 use crate::container::dockerfile::{self, BuildInput};
-use crate::container::image_config::{self, InspectError};
+use crate::container::image_config::{self, ImageInspect, InspectError};
 use crate::host::Host;
 use crate::provision::Profile;
 use crate::report::Status;
@@ -102,24 +102,8 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     if !context.is_dir() {
         bail!("build context {} is not a directory: pass --context DIR holding the profile's files", context.display());
     }
-    let started = Instant::now();
-    let reporter = TerminalBuildReporter::new(g.verbose, g.quiet);
-    let built = docker_build(
-        &BuildRequest { dockerfile: &dockerfile_path, context: &context, tags: &a.tags, builder: a.builder, network: a.network.as_deref(), no_cache: a.no_cache },
-        &reporter,
-    );
-    reporter.finish();
-    let built = match built {
-        Ok(b) => b,
-        Err(e) => {
-            // Keep the generated Dockerfile the error points at.
-            let _kept = tmp.keep();
-            eprintln!("error: {e}");
-            return Ok(1);
-        }
-    };
-    let result = image_config::inspect(&host, &built.id)?;
-    let seconds = started.elapsed().as_secs_f64();
+    let req = BuildRequest { dockerfile: &dockerfile_path, context: &context, tags: &a.tags, builder: a.builder, network: a.network.as_deref(), no_cache: a.no_cache };
+    let Some((built, result, seconds)) = build_and_inspect(g, &host, &req, tmp)? else { return Ok(1) };
     if g.format == Format::Json {
         print_json(&json!({
             "profile": profile.name, "base": base_ref, "budget": budget, "builder": built.builder,
@@ -150,6 +134,32 @@ fn pick_local_base(host: &Host, profile: &Profile) -> Result<(String, image_conf
     ))
 }
 
+/// Runs `docker build` with progress and inspects the result: the image, its config and the
+/// seconds taken. `None` when the build failed (already reported); the temporary directory
+/// holding the generated Dockerfile is then kept, since the error points at it.
+fn build_and_inspect(
+    g: &GlobalArgs,
+    host: &Host,
+    req: &BuildRequest,
+    workdir: tempfile::TempDir,
+) -> Result<Option<(Built, ImageInspect, f64)>> {
+    let started = Instant::now();
+    let reporter = TerminalBuildReporter::new(g.verbose, g.quiet);
+    let built = docker_build(req, &reporter);
+    reporter.finish();
+    match built {
+        Ok(built) => {
+            let config = image_config::inspect(host, &built.id)?;
+            Ok(Some((built, config, started.elapsed().as_secs_f64())))
+        }
+        Err(e) => {
+            let _kept = workdir.keep();
+            eprintln!("error: {e}");
+            Ok(None)
+        }
+    }
+}
+
 pub fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
     let host = Host::live();
     let base = image_config::inspect(&host, &a.image)?;
@@ -176,21 +186,8 @@ pub fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
     // The context is an empty directory: everything comes from the base image.
     let empty = ctx.path().join("context");
     std::fs::create_dir_all(&empty)?;
-    let started = Instant::now();
-    let reporter = TerminalBuildReporter::new(g.verbose, g.quiet);
-    let built = docker_build(&BuildRequest { dockerfile: &path, context: &empty, tags: &a.tags, builder: a.builder, network: None, no_cache: a.no_cache }, &reporter);
-    reporter.finish();
-    let built = match built {
-        Ok(b) => b,
-        Err(e) => {
-            // Keep the generated Dockerfile the error points at.
-            let _kept = ctx.keep();
-            eprintln!("error: {e}");
-            return Ok(1);
-        }
-    };
-    let result = image_config::inspect(&host, &built.id)?;
-    let seconds = started.elapsed().as_secs_f64();
+    let req = BuildRequest { dockerfile: &path, context: &empty, tags: &a.tags, builder: a.builder, network: None, no_cache: a.no_cache };
+    let Some((built, result, seconds)) = build_and_inspect(g, &host, &req, ctx)? else { return Ok(1) };
     if g.format == Format::Json {
         print_json(&json!({
             "image": a.image, "source_layers": base.layer_count(), "id": built.id, "tags": a.tags,
