@@ -12,8 +12,22 @@ use std::path::{Path, PathBuf};
 pub use images::{ImageCandidate, ImageL4t, ImageLabel, ImagePlatform, ImageRule};
 pub use versions::L4tVersion;
 
-/// The built-in tables, in load order.
+/// The built-in tables, in load order: the name of the TOML source and its JSON form (build.rs).
 pub const BUILTIN: &[(&str, &str)] = &[
+    ("checks/l4t.toml", include_str!(concat!(env!("OUT_DIR"), "/l4t.json"))),
+    ("checks/modules.toml", include_str!(concat!(env!("OUT_DIR"), "/modules.json"))),
+    ("checks/cameras.toml", include_str!(concat!(env!("OUT_DIR"), "/cameras.json"))),
+    ("checks/storage.toml", include_str!(concat!(env!("OUT_DIR"), "/storage.json"))),
+    ("checks/system.toml", include_str!(concat!(env!("OUT_DIR"), "/system.json"))),
+    ("checks/images.toml", include_str!(concat!(env!("OUT_DIR"), "/images.json"))),
+    ("checks/toolkit.toml", include_str!(concat!(env!("OUT_DIR"), "/toolkit.json"))),
+    ("checks/zed.toml", include_str!(concat!(env!("OUT_DIR"), "/zed.json"))),
+    ("checks/wheel_indexes.toml", include_str!(concat!(env!("OUT_DIR"), "/wheel_indexes.json"))),
+];
+
+/// The TOML sources of the built-in tables, for the test that checks them as TOML.
+#[cfg(test)]
+const BUILTIN_TOML: &[(&str, &str)] = &[
     ("checks/l4t.toml", include_str!("../../checks/l4t.toml")),
     ("checks/modules.toml", include_str!("../../checks/modules.toml")),
     ("checks/cameras.toml", include_str!("../../checks/cameras.toml")),
@@ -316,8 +330,8 @@ impl Knowledge {
     /// The built-in tables only.
     pub fn builtin() -> Knowledge {
         let mut k = Knowledge::default();
-        for (name, text) in BUILTIN {
-            let file = parse(name, text).unwrap_or_else(|e| panic!("built-in table is broken: {e}"));
+        for (name, json) in BUILTIN {
+            let file: Knowledge = serde_json::from_str(json).unwrap_or_else(|e| panic!("built-in table {name} is broken: {e}"));
             k.extend(file, name);
         }
         k
@@ -468,6 +482,17 @@ fn parse(name: &str, text: &str) -> Result<Knowledge, KnowledgeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builtin_tables_parse_as_toml_with_the_same_content() {
+        assert_eq!(BUILTIN.len(), BUILTIN_TOML.len());
+        for ((name, json), (toml_name, text)) in BUILTIN.iter().zip(BUILTIN_TOML) {
+            assert_eq!(name, toml_name);
+            let from_toml = parse(name, text).unwrap_or_else(|e| panic!("{e}"));
+            let from_json: Knowledge = serde_json::from_str(json).unwrap();
+            assert_eq!(format!("{from_toml:?}"), format!("{from_json:?}"), "{name}");
+        }
+    }
 
     #[test]
     fn every_builtin_release_has_a_family() {
