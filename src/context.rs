@@ -26,6 +26,11 @@ impl Context {
         Context { host, knowledge, cache: RefCell::new(HashMap::new()) }
     }
 
+    /// The probe result of type `P` if some check already asked for it; never probes.
+    pub fn peek<P: Probe>(&self) -> Option<Rc<P>> {
+        self.cache.borrow().get(&TypeId::of::<P>()).map(|hit| hit.clone().downcast::<P>().expect("cache keyed by TypeId"))
+    }
+
     /// The probe result of type `P`, computed on first use.
     pub fn get<P: Probe>(&self) -> Rc<P> {
         if let Some(hit) = self.cache.borrow().get(&TypeId::of::<P>()) {

@@ -43,7 +43,7 @@ use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::context::Context;
-use crate::probes::{Gpus, Identity, Software};
+use crate::probes::{Cameras, Gpus, Identity, Memory, Power, Software, Storage};
 use crate::report::{Area, CheckResult, DeviceSummary, Report, Status};
 
 /// What a check returns: everything of a result but its id and area.
@@ -250,6 +250,26 @@ pub fn device_summary(ctx: &Context) -> (DeviceSummary, BTreeMap<String, serde_j
     if !id.jetson {
         let gpus = ctx.get::<Gpus>();
         facts.insert("nvidia_driver".into(), fact_json(&gpus.driver));
+    }
+    // Details of the areas the selected checks looked at (never probed just for the report).
+    if let Some(c) = ctx.peek::<Cameras>() {
+        let value = match &c.sysfs {
+            Ok(()) => serde_json::json!({ "value": c.cameras, "source": "/sys/class/video4linux" }),
+            Err(a) => fact_json(&crate::fact::Fact::<()>::Absent(a.clone())),
+        };
+        facts.insert("cameras".into(), value);
+    }
+    if let Some(s) = ctx.peek::<Storage>() {
+        facts.insert("root_volume".into(), fact_json(&s.root));
+        facts.insert("docker_volume".into(), fact_json(&s.docker_root));
+    }
+    if let Some(m) = ctx.peek::<Memory>() {
+        facts.insert("ram".into(), fact_json(&m.ram));
+        facts.insert("swap_bytes".into(), serde_json::json!({ "value": m.swap_total_bytes(), "source": m.swaps.source() }));
+        facts.insert("cpus".into(), fact_json(&m.cpus));
+    }
+    if let Some(p) = ctx.peek::<Power>() {
+        facts.insert("power_mode".into(), fact_json(&p.current));
     }
     (device, facts)
 }
