@@ -10,6 +10,7 @@ use super::image_config::{self, ImageInspect, InspectError};
 use super::layers::{self, LayerError, SaveScan, ZeroByteFile};
 use crate::context::Context;
 use crate::facts::{cuda_version, nv_tegra_release};
+use crate::container::rules;
 use crate::knowledge::L4tVersion;
 use crate::probes::{Identity, Software};
 use crate::report::{Area, CheckResult, Status};
@@ -111,7 +112,7 @@ pub fn diagnose(ctx: &Context, image: &str, inspect: &ImageInspect, scan: Option
     checks.push(match (&image_l4t, host_l4t) {
         (None, _) => check("image.l4t", Status::Info, "the image records no L4T release (no label, no /etc/nv_tegra_release)".into(), vec![]),
         (Some((v, from)), None) => check("image.l4t", Status::Info, format!("image built for L4T {v} ({from}); this host is not a Jetson"), vec![]),
-        (Some((v, from)), Some(h)) if l4t_compatible(h, *v) => check("image.l4t", Status::Pass, format!("image L4T {v} ({from}) runs on host L4T {h}"), vec![]),
+        (Some((v, from)), Some(h)) if rules::l4t_runs_on(&ctx.knowledge, &h, v) => check("image.l4t", Status::Pass, format!("image L4T {v} ({from}) runs on host L4T {h}"), vec![]),
         (Some((v, from)), Some(h)) => check(
             "image.l4t",
             Status::Fail,
@@ -170,11 +171,6 @@ fn flattened_name(image: &str) -> String {
     }
 }
 
-/// Containers run on a host of the same L4T major; r36 splits at 36.4 (CUDA 12.2 -> 12.6).
-pub fn l4t_compatible(host: L4tVersion, image: L4tVersion) -> bool {
-    host.major == image.major && (host.major != 36 || (host.minor >= 4) == (image.minor >= 4))
-}
-
 fn image_l4t(inspect: &ImageInspect, scan: Option<&SaveScan>) -> Option<(L4tVersion, String)> {
     if let Some(v) = inspect.label(labels::L4T).and_then(L4tVersion::parse) {
         return Some((v, format!("label {}", labels::L4T)));
@@ -227,6 +223,8 @@ mod tests {
     #[test]
     fn l4t_rule_splits_r36_at_4() {
         let v = |s| L4tVersion::parse(s).unwrap();
+        let k = crate::knowledge::Knowledge::builtin();
+        let l4t_compatible = |h, i| rules::l4t_runs_on(&k, &h, &i);
         assert!(l4t_compatible(v("36.4.3"), v("36.4.0")));
         assert!(!l4t_compatible(v("36.4.3"), v("36.3.0")));
         assert!(l4t_compatible(v("35.6.0"), v("35.4.1")));

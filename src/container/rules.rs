@@ -87,6 +87,15 @@ pub fn band_for<'k>(k: &'k Knowledge, v: &L4tVersion) -> Option<&'k ImageL4t> {
     k.image_l4t.iter().rev().find(|b| b.covers_host(v))
 }
 
+/// Whether an image built for L4T `image` runs on a host of L4T `host`, by the bands of
+/// `checks/images.toml` (the same major.minor when no band covers the host).
+pub fn l4t_runs_on(k: &Knowledge, host: &L4tVersion, image: &L4tVersion) -> bool {
+    match band_for(k, host) {
+        Some(band) => band.accepts_image(image),
+        None => (image.major, image.minor) == (host.major, host.minor),
+    }
+}
+
 /// What an image says about itself.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImageFacts {
