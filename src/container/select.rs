@@ -4,13 +4,13 @@
 //! it, which is what `--explain` prints. Pulling goes through `docker pull` and the pulled image is
 //! checked again.
 
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
 use std::io::BufRead;
 use std::time::Duration;
 
 use super::registry::{Platform, RateLimit, Reference, RegistryClient, RegistryError};
 use super::rules::{self, ConfigView, Decision, HostFacts, ImageFacts, Verdict};
+use crate::container::image_config::ImageInspect;
 use crate::context::Context;
 use crate::host::CmdStatus;
 
@@ -328,41 +328,6 @@ pub fn select(ctx: &Context, req: &Request, client: &mut RegistryClient, reporte
     Ok(Selection { host, candidates: out, chosen, pull, notes })
 }
 
-/// What `docker image inspect` says (the fields the rules read).
-#[derive(Debug, Clone, Deserialize)]
-pub struct LocalInspect {
-    #[serde(rename = "Id", default)]
-    pub id: String,
-    #[serde(rename = "RepoTags", default)]
-    pub repo_tags: Option<Vec<String>>,
-    #[serde(rename = "RepoDigests", default)]
-    pub repo_digests: Option<Vec<String>>,
-    #[serde(rename = "Architecture", default)]
-    pub architecture: String,
-    #[serde(rename = "Os", default)]
-    pub os: String,
-    #[serde(rename = "Size", default)]
-    pub size: u64,
-    #[serde(rename = "Config", default)]
-    pub config: Option<LocalConfig>,
-    #[serde(rename = "RootFS", default)]
-    pub rootfs: Option<LocalRootFs>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct LocalConfig {
-    #[serde(rename = "Labels", default)]
-    pub labels: Option<BTreeMap<String, String>>,
-    #[serde(rename = "Env", default)]
-    pub env: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct LocalRootFs {
-    #[serde(rename = "Layers", default)]
-    pub layers: Vec<String>,
-}
-
 /// Other local tags of the candidates' repositories (`l4t-pytorch:r36.4.0-cu126` when
 /// `l4t-pytorch:r36.4.0` was asked for). One `docker image ls` for all repositories: listing is
 /// the slow call on a daemon with many images, so it runs only when no candidate itself fits.
@@ -398,7 +363,7 @@ fn other_local_tags(ctx: &Context, list: &[(String, String, Option<String>)]) ->
 
 /// `docker image inspect REF...` in one call: the images that exist, each with the reference
 /// it was asked by. Missing ones are simply absent (docker exits 1 and names them on stderr).
-fn inspect_local_many(ctx: &Context, refs: &[(String, String)]) -> Result<Vec<(String, String, LocalInspect)>, String> {
+fn inspect_local_many(ctx: &Context, refs: &[(String, String)]) -> Result<Vec<(String, String, ImageInspect)>, String> {
     if refs.is_empty() {
         return Ok(Vec::new());
     }
@@ -412,7 +377,7 @@ fn inspect_local_many(ctx: &Context, refs: &[(String, String)]) -> Result<Vec<(S
         CmdStatus::Exited(1) if only_missing => {}
         _ => return Err(out.describe_failure(&format!("docker {}", args.join(" ")))),
     }
-    let all: Vec<LocalInspect> = if out.stdout.trim().is_empty() {
+    let all: Vec<ImageInspect> = if out.stdout.trim().is_empty() {
         Vec::new()
     } else {
         serde_json::from_str(&out.stdout).map_err(|e| format!("`docker {}` printed unexpected JSON: {e}", args.join(" ")))?
@@ -431,7 +396,7 @@ fn inspect_local_many(ctx: &Context, refs: &[(String, String)]) -> Result<Vec<(S
 }
 
 /// `docker image inspect REF`: `Ok(None)` when there is no such image.
-fn inspect_local(ctx: &Context, reference: &str) -> Result<Option<LocalInspect>, String> {
+fn inspect_local(ctx: &Context, reference: &str) -> Result<Option<ImageInspect>, String> {
     let refs = [(reference.to_string(), String::new())];
     Ok(inspect_local_many(ctx, &refs)?.into_iter().next().map(|(_, _, i)| i))
 }
@@ -445,7 +410,7 @@ fn same_image_name(a: &str, b: &str) -> bool {
     a == b || matches!((Reference::parse(a), Reference::parse(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-fn judge_local(host: &HostFacts, k: &crate::knowledge::Knowledge, reference: &str, origin: &str, inspect: &LocalInspect) -> Candidate {
+fn judge_local(host: &HostFacts, k: &crate::knowledge::Knowledge, reference: &str, origin: &str, inspect: &ImageInspect) -> Candidate {
     let tag_facts = ImageFacts::from_tag(reference, k);
     let cfg = inspect.config.clone().unwrap_or_default();
     let env = cfg.env.clone().unwrap_or_default();
@@ -461,14 +426,19 @@ fn judge_local(host: &HostFacts, k: &crate::knowledge::Knowledge, reference: &st
         facts,
         decisions,
         error: None,
-        layers: inspect.rootfs.as_ref().map(|r| r.layers.len()),
+        layers: layer_count(inspect),
         size_bytes: Some(inspect.size),
         digest: Some(inspect.id.clone()).filter(|s| !s.is_empty()),
         platforms: Vec::new(),
         rate_limit: None,
         note: None,
-        warnings: inspect.rootfs.as_ref().map(|r| layer_warnings(r.layers.len())).unwrap_or_default(),
+        warnings: layer_count(inspect).map(layer_warnings).unwrap_or_default(),
     }
+}
+
+/// `None` when the inspect output has no RootFS layers (it always has on a real daemon).
+fn layer_count(inspect: &ImageInspect) -> Option<usize> {
+    Some(inspect.root_fs.layers.len()).filter(|n| *n > 0)
 }
 
 fn layer_warnings(layers: usize) -> Vec<String> {
