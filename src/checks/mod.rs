@@ -200,7 +200,23 @@ pub fn run(ctx: &Context, selection: &Selection) -> Report {
     let mut defs = registry();
     defs.retain(|d| selection.selects(d));
     defs.sort_by_key(|d| d.area);
-    let checks = defs.into_iter().map(|d| run_one(ctx, d)).collect();
+    // Inside a container the Docker engine, its daemon.json and the NVIDIA toolkit are the host's:
+    // what the container sees of them (usually nothing) says nothing about the host.
+    let in_container = defs.iter().any(|d| d.area == Area::Containers) && ctx.get::<Identity>().container.is_some();
+    let checks = defs
+        .into_iter()
+        .map(|d| match d.area {
+            Area::Containers if in_container => CheckResult {
+                id: d.id.to_string(),
+                area: d.area,
+                status: Status::Skip,
+                summary: "inside a container: the Docker engine and NVIDIA runtime belong to the host; run `jetdoc check` there".into(),
+                hints: Vec::new(),
+                fix: None,
+            },
+            _ => run_one(ctx, d),
+        })
+        .collect();
     let (device, facts) = device_summary(ctx);
     Report::new(device, facts, checks)
 }
