@@ -2,7 +2,6 @@
 //! config and, statically, from its layers (never by running it).
 
 use serde::Serialize;
-use std::time::Duration;
 
 use super::budget::{DAEMON_LIMIT, WARN_FROM};
 use super::dockerfile::labels;
@@ -12,7 +11,7 @@ use crate::context::Context;
 use crate::facts::{cuda_version, nv_tegra_release};
 use crate::container::rules;
 use crate::knowledge::L4tVersion;
-use crate::probes::{Identity, Software};
+use crate::probes::{storage, Docker, Identity, Software};
 use crate::report::{Area, CheckResult, Status};
 
 /// moby's own rule of thumb is to stop well before the limit: later steps need room.
@@ -192,17 +191,16 @@ fn image_cuda(inspect: &ImageInspect, scan: Option<&SaveScan>) -> Option<(String
 
 /// A build on the image, or its flatten, writes about one more copy of it to Docker's root.
 fn disk_check(ctx: &Context, size: u64) -> CheckResult {
-    let root = ctx.host.run_with_timeout("docker", &["info", "--format", "{{.DockerRootDir}}"], Duration::from_secs(20));
-    let dir = root.stdout.trim().to_string();
-    if !root.success() || dir.is_empty() {
-        return check("image.disk", Status::Skip, root.describe_failure("docker info"), vec![]);
-    }
-    let df = ctx.host.run("df", &["-Pk", &dir]);
-    let free_kb = df.stdout.lines().nth(1).and_then(|l| l.split_whitespace().nth(3)).and_then(|v| v.parse::<u64>().ok());
-    let Some(free_kb) = free_kb else {
-        return check("image.disk", Status::Skip, df.describe_failure(&format!("df -Pk {dir}")), vec![]);
+    let docker = ctx.get::<Docker>();
+    let Some(info) = docker.daemon.info() else {
+        return check("image.disk", Status::Skip, "Docker's root dir unknown: the daemon did not answer `docker info`".into(), vec![]);
     };
-    let free = free_kb * 1024;
+    let dir = &info.docker_root_dir;
+    let space = storage::free_space(&ctx.host, dir);
+    let Some(free) = space.value().map(|s| s.avail_bytes) else {
+        let why = space.absence().map(|a| a.to_string()).unwrap_or_default();
+        return check("image.disk", Status::Skip, format!("free space of {dir} not measured: {why}"), vec![]);
+    };
     let gib = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
     if free < size {
         check(

@@ -150,7 +150,9 @@ fn volume(host: &Host, mounts: &[Mount], mounts_absent: Option<&Absence>, disks:
     }
 }
 
-fn free_space(host: &Host, path: &str) -> Fact<Space> {
+/// Free space of the filesystem holding `path`: statvfs on the live host, `df` through the
+/// command runner for a foreign root.
+pub fn free_space(host: &Host, path: &str) -> Fact<Space> {
     if host.is_live() {
         return match host.statvfs(path) {
             Ok(s) => Fact::known(s, format!("statvfs({path})")),
