@@ -28,7 +28,10 @@ impl Context {
 
     /// The probe result of type `P` if some check already asked for it; never probes.
     pub fn peek<P: Probe>(&self) -> Option<Rc<P>> {
-        self.cache.borrow().get(&TypeId::of::<P>()).map(|hit| hit.clone().downcast::<P>().expect("cache keyed by TypeId"))
+        self.cache
+            .borrow()
+            .get(&TypeId::of::<P>())
+            .map(|hit| hit.clone().downcast::<P>().expect("cache keyed by TypeId"))
     }
 
     /// The probe result of type `P`, computed on first use.

@@ -11,8 +11,8 @@ pub mod container;
 pub mod context;
 pub mod fact;
 pub mod facts;
-pub mod fixes;
 pub mod fetch;
+pub mod fixes;
 pub mod host;
 pub mod knowledge;
 pub mod probes;
@@ -50,7 +50,8 @@ where
         Ok(code) => code,
         Err(e) => {
             let color = commands::use_color(cli.global.color, console::Term::stderr().is_term());
-            let prefix = if color { console::style("error:").red().bold().to_string() } else { "error:".to_string() };
+            let prefix =
+                if color { console::style("error:").red().bold().to_string() } else { "error:".to_string() };
             eprintln!("{prefix} {e}");
             for cause in e.chain().skip(1) {
                 eprintln!("  {cause}");

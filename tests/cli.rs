@@ -16,7 +16,9 @@ fn json_contract_fields_are_present() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["schema"], 1);
-    for key in ["jetson", "model", "module", "soc", "l4t", "jetpack", "cuda", "cudnn", "tensorrt", "ubuntu", "python"] {
+    for key in [
+        "jetson", "model", "module", "soc", "l4t", "jetpack", "cuda", "cudnn", "tensorrt", "ubuntu", "python",
+    ] {
         assert!(v["device"].get(key).is_some(), "device.{key} missing");
     }
     assert_eq!(v["device"]["l4t"], "36.4.3");
@@ -43,7 +45,9 @@ fn strict_turns_warnings_into_exit_1() {
 
 #[test]
 fn only_and_skip_select_checks() {
-    let out = run(jetdoc().args(["check", "--format", "json", "--only", "l4t", "--skip", "l4t.lifecycle", "--root"]).arg(sysroot("thor-r38.2.0")));
+    let out = run(jetdoc()
+        .args(["check", "--format", "json", "--only", "l4t", "--skip", "l4t.lifecycle", "--root"])
+        .arg(sysroot("thor-r38.2.0")));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let ids: Vec<&str> = v["checks"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["l4t.release", "l4t.jetpack", "l4t.consistency"]);
@@ -61,7 +65,11 @@ fn own_errors_exit_2_with_a_next_step() {
 
     let bad_tables = tempfile::tempdir().unwrap();
     fs::write(bad_tables.path().join("local.toml"), "[[release]]\nl4t = 36\n").unwrap();
-    let out = run(jetdoc().args(["check", "--checks-dir"]).arg(bad_tables.path()).arg("--root").arg(sysroot("thor-r38.2.0")));
+    let out = run(jetdoc()
+        .args(["check", "--checks-dir"])
+        .arg(bad_tables.path())
+        .arg("--root")
+        .arg(sysroot("thor-r38.2.0")));
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("local.toml: line 2"), "{}", stderr(&out));
 
@@ -82,8 +90,16 @@ fn list_names_every_check() {
 #[test]
 fn user_tables_teach_a_new_release_without_a_rebuild() {
     let tables = tempfile::tempdir().unwrap();
-    fs::write(tables.path().join("2027.toml"), "[[release]]\nl4t = \"36.9.0\"\njetpack = \"6.3\"\ncuda = \"12.6\"\n").unwrap();
-    let out = run(jetdoc().args(["check", "--format", "json", "--checks-dir"]).arg(tables.path()).arg("--root").arg(sysroot("future-r36.9.0")));
+    fs::write(
+        tables.path().join("2027.toml"),
+        "[[release]]\nl4t = \"36.9.0\"\njetpack = \"6.3\"\ncuda = \"12.6\"\n",
+    )
+    .unwrap();
+    let out = run(jetdoc()
+        .args(["check", "--format", "json", "--checks-dir"])
+        .arg(tables.path())
+        .arg("--root")
+        .arg(sysroot("future-r36.9.0")));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(v["device"]["jetpack"], "6.3");
     let jp = v["checks"].as_array().unwrap().iter().find(|c| c["id"] == "l4t.jetpack").unwrap();
@@ -96,7 +112,9 @@ fn user_tables_teach_a_new_release_without_a_rebuild() {
 fn hostile_root_gives_reasons_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let r = dir.path();
-    for d in ["etc", "usr/local", "usr/bin", "var/lib/dpkg", "proc/sys/kernel", "sys/firmware/devicetree/base"] {
+    for d in
+        ["etc", "usr/local", "usr/bin", "var/lib/dpkg", "proc/sys/kernel", "sys/firmware/devicetree/base"]
+    {
         fs::create_dir_all(r.join(d)).unwrap();
     }
     fs::write(r.join("etc/nv_tegra_release"), [0xde, 0xad, 0xbe, 0xef, 0x00, 0xff, b'\n']).unwrap();
@@ -120,7 +138,11 @@ fn hostile_root_gives_reasons_not_panics() {
         if format == "json" {
             let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
             assert!(v["checks"].as_array().unwrap().iter().all(|c| c["status"] != "error"), "{v}");
-            assert!(v["facts"]["l4t"]["absent"].as_str().unwrap().contains("malformed"), "{}", v["facts"]["l4t"]);
+            assert!(
+                v["facts"]["l4t"]["absent"].as_str().unwrap().contains("malformed"),
+                "{}",
+                v["facts"]["l4t"]
+            );
             assert!(v["facts"]["cuda"]["value"].is_null());
         }
     }

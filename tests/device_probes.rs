@@ -40,7 +40,13 @@ fn case(name: &str) -> PathBuf {
 fn check_json_at(root: &Path, extra: &[&str]) -> Value {
     let commands = root.join("commands.toml");
     let mut cmd = jetdoc();
-    cmd.arg("check").arg("--root").arg(root).arg("--commands").arg(&commands).args(["--format", "json"]).args(extra);
+    cmd.arg("check")
+        .arg("--root")
+        .arg(root)
+        .arg("--commands")
+        .arg(&commands)
+        .args(["--format", "json"])
+        .args(extra);
     let out = run(&mut cmd);
     assert!(out.status.code().is_some_and(|c| c <= 1), "exit {:?}: {}", out.status, stderr(&out));
     serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(&out)))
@@ -52,7 +58,12 @@ fn check_json(name: &str) -> Value {
 
 /// (status, summary, hints) of one check.
 fn result(report: &Value, id: &str) -> (String, String, Vec<String>) {
-    let c = report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id}"));
+    let c = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}"));
     let hints = c["hints"].as_array().unwrap().iter().map(|h| h.as_str().unwrap().to_string()).collect();
     (c["status"].as_str().unwrap().to_string(), c["summary"].as_str().unwrap().to_string(), hints)
 }
@@ -74,7 +85,11 @@ fn every_device_fixture_is_a_jetson_and_no_device_check_errors() {
         let r = check_json(name);
         assert_eq!(r["device"]["jetson"], true, "{name}");
         assert_eq!(r["device"]["soc"], "tegra234", "{name}");
-        assert!(r["device"]["l4t"].as_str().is_some_and(|v| v.starts_with("36.4")), "{name}: {}", r["device"]);
+        assert!(
+            r["device"]["l4t"].as_str().is_some_and(|v| v.starts_with("36.4")),
+            "{name}: {}",
+            r["device"]
+        );
         for id in DEVICE_CHECKS {
             let (s, summary, _) = result(&r, id);
             assert_ne!(s, "error", "{name} {id}: {summary}");
@@ -91,11 +106,20 @@ fn zed2i_on_usb3_passes_and_its_two_nodes_are_one_camera() {
     let r = check_json("zed2i-usb3");
     let (s, summary, _) = result(&r, "cameras.detected");
     assert_eq!(s, "info");
-    assert!(summary.starts_with("1 camera: ZED 2i [USB 2b03:f880, USB 3 (5000 Mbit/s)] /dev/video0, /dev/video1"), "{summary}");
-    assert_eq!(result(&r, "cameras.usb-speed"), ("pass".into(), "ZED 2i at USB 3 (5000 Mbit/s)".into(), vec![]));
+    assert!(
+        summary.starts_with("1 camera: ZED 2i [USB 2b03:f880, USB 3 (5000 Mbit/s)] /dev/video0, /dev/video1"),
+        "{summary}"
+    );
+    assert_eq!(
+        result(&r, "cameras.usb-speed"),
+        ("pass".into(), "ZED 2i at USB 3 (5000 Mbit/s)".into(), vec![])
+    );
     let (s, summary, _) = result(&r, "cameras.access");
     assert_eq!(s, "pass");
-    assert_eq!(summary, "nvidia can open /dev/video0 (mode 0666, group video), /dev/video1 (mode 0666, group video)");
+    assert_eq!(
+        summary,
+        "nvidia can open /dev/video0 (mode 0666, group video), /dev/video1 (mode 0666, group video)"
+    );
     assert_eq!(status(&r, "cameras.argus"), "skip");
     assert_eq!(r["summary"]["warn"], 0);
 }
@@ -119,7 +143,12 @@ fn csi_camera_with_argus_running_passes() {
     assert!(summary.contains("Sony IMX219") && summary.contains("[CSI] /dev/video0"), "{summary}");
     let (s, summary, hints) = result(&r, "cameras.argus");
     assert_eq!(s, "pass", "{summary}");
-    assert!(summary.starts_with("nvargus-daemon enabled and running (/run/systemd/units/invocation:nvargus-daemon.service)"), "{summary}");
+    assert!(
+        summary.starts_with(
+            "nvargus-daemon enabled and running (/run/systemd/units/invocation:nvargus-daemon.service)"
+        ),
+        "{summary}"
+    );
     assert!(hints.iter().any(|h| h.contains("-v /tmp/argus_socket:/tmp/argus_socket")), "{hints:?}");
     let (_, storage, _) = result(&r, "storage.root-free");
     assert!(storage.starts_with("/ on SD card mmcblk0, ext4: 31.5 GB free of 62.7 GB"), "{storage}");
@@ -130,7 +159,10 @@ fn csi_camera_without_argus_enabled_warns_with_the_enable_command() {
     let r = check_json("csi-no-argus");
     let (s, summary, hints) = result(&r, "cameras.argus");
     assert_eq!(s, "warn");
-    assert!(summary.contains("installed (/etc/systemd/system/nvargus-daemon.service) but not enabled"), "{summary}");
+    assert!(
+        summary.contains("installed (/etc/systemd/system/nvargus-daemon.service) but not enabled"),
+        "{summary}"
+    );
     assert!(hints.iter().any(|h| h.contains("`sudo systemctl enable --now nvargus-daemon`")), "{hints:?}");
 }
 
@@ -156,7 +188,12 @@ fn argus_not_installed_masked_and_stopped_are_told_apart() {
     std::fs::remove_file(root.join("run/systemd/units/invocation:nvargus-daemon.service")).unwrap();
     let (s, summary, hints) = result(&check_json_at(&root, &[]), "cameras.argus");
     assert_eq!(s, "warn");
-    assert!(summary.contains("enabled (/etc/systemd/system/multi-user.target.wants/nvargus-daemon.service) but not running"), "{summary}");
+    assert!(
+        summary.contains(
+            "enabled (/etc/systemd/system/multi-user.target.wants/nvargus-daemon.service) but not running"
+        ),
+        "{summary}"
+    );
     assert!(hints[0].contains("journalctl -u nvargus-daemon"), "{hints:?}");
 
     // A mounted image (no /run/systemd) cannot tell whether it runs.
@@ -170,7 +207,10 @@ fn video_node_the_user_cannot_open_warns_with_usermod() {
     let r = check_json("video-node-no-access");
     let (s, summary, hints) = result(&r, "cameras.access");
     assert_eq!(s, "warn");
-    assert_eq!(summary, "robot cannot open /dev/video0 (mode 0660, group video), /dev/video1 (mode 0660, group video)");
+    assert_eq!(
+        summary,
+        "robot cannot open /dev/video0 (mode 0660, group video), /dev/video1 (mode 0660, group video)"
+    );
     assert!(hints[0].contains("`sudo usermod -aG video robot`"), "{hints:?}");
     assert!(hints[1].contains("--device /dev/video0 --group-add video"), "{hints:?}");
     // A camera the tables do not know is still listed, with its ids, and not judged on speed.
@@ -187,7 +227,11 @@ fn video_node_the_user_cannot_open_warns_with_usermod() {
 fn sudo_user_is_judged_instead_of_root() {
     let (_d, root) = copy_case("video-node-no-access");
     let toml = std::fs::read_to_string(root.join("commands.toml")).unwrap();
-    std::fs::write(root.join("commands.toml"), toml.replace("USER = \"robot\"", "USER = \"root\"\nSUDO_USER = \"nvidia\"")).unwrap();
+    std::fs::write(
+        root.join("commands.toml"),
+        toml.replace("USER = \"robot\"", "USER = \"root\"\nSUDO_USER = \"nvidia\""),
+    )
+    .unwrap();
     let (s, summary, _) = result(&check_json_at(&root, &[]), "cameras.access");
     assert_eq!(s, "pass", "{summary}");
     assert!(summary.starts_with("nvidia can open /dev/video0"), "{summary}");
@@ -199,8 +243,15 @@ fn docker_on_emmc_with_an_idle_nvme_warns_with_the_move() {
     let (s, summary, hints) = result(&r, "storage.docker-root");
     assert_eq!(s, "warn");
     assert!(summary.starts_with("Docker data-root /var/lib/docker (default) on eMMC mmcblk0"), "{summary}");
-    assert!(summary.contains("images live on the eMMC while the NVMe mounted at /ssd is not used for them"), "{summary}");
-    assert!(hints.iter().any(|h| h.contains("\"data-root\": \"/ssd/docker\"") && h.contains("rsync -aHAX /var/lib/docker/ /ssd/docker/")), "{hints:?}");
+    assert!(
+        summary.contains("images live on the eMMC while the NVMe mounted at /ssd is not used for them"),
+        "{summary}"
+    );
+    assert!(
+        hints.iter().any(|h| h.contains("\"data-root\": \"/ssd/docker\"")
+            && h.contains("rsync -aHAX /var/lib/docker/ /ssd/docker/")),
+        "{hints:?}"
+    );
     let (s, summary, _) = result(&r, "storage.root-free");
     assert_eq!((s.as_str(), summary.as_str()), ("pass", "/ on eMMC mmcblk0, ext4: 24.7 GB free of 58.9 GB"));
 }
@@ -208,7 +259,8 @@ fn docker_on_emmc_with_an_idle_nvme_warns_with_the_move() {
 fn with_root_free(name: &str, avail: u64) -> (tempfile::TempDir, PathBuf) {
     let (d, root) = copy_case(name);
     let toml = std::fs::read_to_string(root.join("commands.toml")).unwrap();
-    std::fs::write(root.join("commands.toml"), toml.replace("24696061952 /", &format!("{avail:>11} /"))).unwrap();
+    std::fs::write(root.join("commands.toml"), toml.replace("24696061952 /", &format!("{avail:>11} /")))
+        .unwrap();
     (d, root)
 }
 
@@ -218,7 +270,10 @@ fn free_space_thresholds_come_from_the_tables_and_can_be_raised() {
     let r = check_json_at(&root, &[]);
     let (s, summary, hints) = result(&r, "storage.root-free");
     assert_eq!(s, "warn", "{summary}");
-    assert!(summary.contains("3.0 GB free") && summary.contains("(warn below 10 GB, fail below 2 GB)"), "{summary}");
+    assert!(
+        summary.contains("3.0 GB free") && summary.contains("(warn below 10 GB, fail below 2 GB)"),
+        "{summary}"
+    );
     assert!(hints[0].contains("docker system prune"), "{hints:?}");
     let (s, summary, _) = result(&r, "storage.docker-root");
     assert_eq!(s, "fail", "3 GB is below the docker-root fail limit of 5 GB: {summary}");
@@ -230,9 +285,14 @@ fn free_space_thresholds_come_from_the_tables_and_can_be_raised() {
 
     // A profile that needs room for a large image raises the bar with a table file.
     let tables = tempfile::tempdir().unwrap();
-    std::fs::write(tables.path().join("big-image.toml"), "[[free_space]]\ntarget = \"root\"\nwarn_gb = 40\nfail_gb = 30\n").unwrap();
+    std::fs::write(
+        tables.path().join("big-image.toml"),
+        "[[free_space]]\ntarget = \"root\"\nwarn_gb = 40\nfail_gb = 30\n",
+    )
+    .unwrap();
     let dir = tables.path().to_str().unwrap();
-    let (s, summary, _) = result(&check_json_at(&case("agx-orin-15w-mode"), &["--checks-dir", dir]), "storage.root-free");
+    let (s, summary, _) =
+        result(&check_json_at(&case("agx-orin-15w-mode"), &["--checks-dir", dir]), "storage.root-free");
     assert_eq!(s, "fail", "24.7 GB is below the raised 30 GB: {summary}");
 }
 
@@ -281,12 +341,18 @@ fn agx_orin_in_15w_mode_warns_and_maxn_super_is_the_nano_maximum() {
 
     // Orin Nano Super: MAXN_SUPER is ID 2 while 7W has the highest ID (3).
     let (s, summary, _) = result(&check_json("orin-nano-8gb-no-swap"), "system.power-mode");
-    assert_eq!((s.as_str(), summary.as_str()), ("pass", "power mode MAXN_SUPER (ID 2, from /var/lib/nvpmodel/status), the board's fastest"));
+    assert_eq!(
+        (s.as_str(), summary.as_str()),
+        ("pass", "power mode MAXN_SUPER (ID 2, from /var/lib/nvpmodel/status), the board's fastest")
+    );
     let (_d, root) = copy_case("orin-nano-8gb-no-swap");
     std::fs::write(root.join("var/lib/nvpmodel/status"), "pmode:0003\n").unwrap();
     let (s, summary, hints) = result(&check_json_at(&root, &[]), "system.power-mode");
     assert_eq!(s, "warn");
-    assert!(summary.starts_with("power mode 7W (ID 3") && summary.contains("fastest is MAXN_SUPER (ID 2)"), "{summary}");
+    assert!(
+        summary.starts_with("power mode 7W (ID 3") && summary.contains("fastest is MAXN_SUPER (ID 2)"),
+        "{summary}"
+    );
     assert!(hints[0].contains("`sudo nvpmodel -m 2`"), "{hints:?}");
 
     // Without a status file the conf's default is what the board boots into.

@@ -9,7 +9,11 @@ fn test_daemon_builds_and_runs_a_scratch_image() {
     let Some(daemon) = TestDaemon::start("{}") else { return };
     let ctx = daemon.dir.path().join("ctx");
     assert!(support::require(busybox_context(&ctx).is_some(), "busybox-static"));
-    std::fs::write(ctx.join("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"echo\", \"hello from scratch\"]\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"echo\", \"hello from scratch\"]\n",
+    )
+    .unwrap();
     let out = daemon.build("jetdoc-smoke:1", &ctx);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let run = daemon.docker_ok(&["run", "--rm", "jetdoc-smoke:1"]);

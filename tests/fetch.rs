@@ -1,9 +1,9 @@
 //! The download engine against a real HTTP server on 127.0.0.1: resume, restart, retries,
 //! mirrors, redirects, hash checks, the cache and --offline, through the jetdoc binary.
 
-mod support;
 #[path = "fetch_support/server.rs"]
 mod server;
+mod support;
 
 use server::{dead_url, Reply, Server};
 use sha2::{Digest, Sha256};
@@ -27,7 +27,12 @@ fn fetch_url(cache: &Path, out: &Path, urls: &[String], extra: &[&str]) -> Outpu
     for m in &urls[1..] {
         c.args(["--mirror", m]);
     }
-    c.arg("--cache-dir").arg(cache).arg("-o").arg(out).args(["--retry-base-ms", "20", "--read-timeout", "5"]).args(extra);
+    c.arg("--cache-dir")
+        .arg(cache)
+        .arg("-o")
+        .arg(out)
+        .args(["--retry-base-ms", "20", "--read-timeout", "5"])
+        .args(extra);
     run(&mut c)
 }
 
@@ -52,11 +57,22 @@ fn a_dropped_connection_resumes_and_transfers_only_the_rest() {
     let body = data(1_000_000, 1);
     let b = body.clone();
     let srv = Server::start(move |_, n| match n {
-        0 => Reply::File { body: b.clone(), etag: "v1".into(), ranges: true, drop_after: Some(300_000), content_type: "application/octet-stream" },
+        0 => Reply::File {
+            body: b.clone(),
+            etag: "v1".into(),
+            ranges: true,
+            drop_after: Some(300_000),
+            content_type: "application/octet-stream",
+        },
         _ => Reply::file(&b, "v1"),
     });
     let d = tempfile::tempdir().unwrap();
-    let o = fetch_url(&d.path().join("cache"), &d.path().join("out"), &[srv.url("/big.bin")], &["--sha256", &sha(&body)]);
+    let o = fetch_url(
+        &d.path().join("cache"),
+        &d.path().join("out"),
+        &[srv.url("/big.bin")],
+        &["--sha256", &sha(&body)],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(std::fs::read(d.path().join("out/big.bin")).unwrap(), *body);
     let reqs = srv.requests_for("/big.bin");
@@ -73,7 +89,13 @@ fn an_interrupted_run_is_resumed_by_the_next_run() {
     let body = data(600_000, 2);
     let b = body.clone();
     let srv = Server::start(move |_, n| match n {
-        0 => Reply::File { body: b.clone(), etag: "v1".into(), ranges: true, drop_after: Some(250_000), content_type: "application/octet-stream" },
+        0 => Reply::File {
+            body: b.clone(),
+            etag: "v1".into(),
+            ranges: true,
+            drop_after: Some(250_000),
+            content_type: "application/octet-stream",
+        },
         _ => Reply::file(&b, "v1"),
     });
     let d = tempfile::tempdir().unwrap();
@@ -112,7 +134,13 @@ fn a_server_ignoring_range_or_a_changed_file_restarts_cleanly() {
     let new = data(500_000, 5);
     let (o2, n2) = (old.clone(), new.clone());
     let srv = Server::start(move |_, n| match n {
-        0 => Reply::File { body: o2.clone(), etag: "old".into(), ranges: true, drop_after: Some(150_000), content_type: "application/octet-stream" },
+        0 => Reply::File {
+            body: o2.clone(),
+            etag: "old".into(),
+            ranges: true,
+            drop_after: Some(150_000),
+            content_type: "application/octet-stream",
+        },
         _ => Reply::file(&n2, "new"),
     });
     let o = fetch_url(&d.path().join("c2"), &d.path().join("o2"), &[srv.url("/y.bin")], &[]);
@@ -124,20 +152,36 @@ fn a_server_ignoring_range_or_a_changed_file_restarts_cleanly() {
 fn server_errors_are_retried_then_succeed() {
     let body = data(10_000, 6);
     let b = body.clone();
-    let srv = Server::start(move |_, n| if n < 2 { Reply::Status(if n == 0 { 500 } else { 503 }) } else { Reply::file(&b, "e") });
+    let srv = Server::start(move |_, n| {
+        if n < 2 {
+            Reply::Status(if n == 0 { 500 } else { 503 })
+        } else {
+            Reply::file(&b, "e")
+        }
+    });
     let d = tempfile::tempdir().unwrap();
     let o = fetch_url(&d.path().join("c"), &d.path().join("o"), &[srv.url("/r.bin")], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(srv.requests_for("/r.bin").len(), 3);
     let err = stderr(&o);
-    assert!(err.contains("retry 1") && err.contains("HTTP 500") && err.contains("retry 2") && err.contains("HTTP 503"), "{err}");
+    assert!(
+        err.contains("retry 1")
+            && err.contains("HTTP 500")
+            && err.contains("retry 2")
+            && err.contains("HTTP 503"),
+        "{err}"
+    );
 
     // A server that keeps failing: bounded attempts, then a clear error naming the URL.
     let srv = Server::start(|_, _| Reply::Status(502));
     let o = fetch_url(&d.path().join("c"), &d.path().join("o"), &[srv.url("/down.bin")], &["--retries", "2"]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(srv.requests_for("/down.bin").len(), 3);
-    assert!(stderr(&o).contains(&srv.url("/down.bin")) && stderr(&o).contains("after 3 attempts"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&srv.url("/down.bin")) && stderr(&o).contains("after 3 attempts"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -168,9 +212,15 @@ fn a_wrong_hash_leaves_nothing_behind() {
     let o = fetch_url(&cache, &out, &[srv.url("/evil.bin")], &["--sha256", &expected]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains(&srv.url("/evil.bin")) && err.contains(&expected) && err.contains(&sha(&body)), "{err}");
+    assert!(
+        err.contains(&srv.url("/evil.bin")) && err.contains(&expected) && err.contains(&sha(&body)),
+        "{err}"
+    );
     assert_eq!(files_under(&out), Vec::<String>::new());
-    let left: Vec<String> = files_under(&cache).into_iter().filter(|f| f.contains("/blobs/") || f.contains("/partial/")).collect();
+    let left: Vec<String> = files_under(&cache)
+        .into_iter()
+        .filter(|f| f.contains("/blobs/") || f.contains("/partial/"))
+        .collect();
     assert_eq!(left, Vec::<String>::new(), "cache must not keep a bad file");
 }
 
@@ -192,7 +242,12 @@ fn the_cache_serves_warm_fetches_and_offline_runs() {
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!((j["cached"].as_bool(), j["transferred"].as_u64()), (Some(true), Some(0)));
     assert_eq!(stderr(&o), "", "no progress output in JSON mode");
-    let o = fetch_url(&cache, &d.path().join("o3"), std::slice::from_ref(&url), &["--offline", "--sha256", &sha(&body)]);
+    let o = fetch_url(
+        &cache,
+        &d.path().join("o3"),
+        std::slice::from_ref(&url),
+        &["--offline", "--sha256", &sha(&body)],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(srv.body_bytes(), served, "warm and offline runs transfer nothing");
     assert_eq!(srv.requests().len(), 1);
@@ -206,7 +261,9 @@ fn zed_follows_the_redirect_records_the_hash_and_pins_it() {
     let installer = data(300_000, 10);
     let b = installer.clone();
     let srv = Server::start(move |r, _| match r.path.as_str() {
-        "/zedsdk/5.0/l4t36.4/jetsons" => Reply::Redirect("/cdn/zedsdk/5.0/ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run".into()),
+        "/zedsdk/5.0/l4t36.4/jetsons" => {
+            Reply::Redirect("/cdn/zedsdk/5.0/ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run".into())
+        }
         "/cdn/zedsdk/5.0/ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run" => Reply::file(&b, "z"),
         _ => Reply::Status(404),
     });
@@ -215,7 +272,10 @@ fn zed_follows_the_redirect_records_the_hash_and_pins_it() {
     std::fs::create_dir_all(&tables).unwrap();
     std::fs::write(
         tables.join("zed-mirror.toml"),
-        format!("[[zed_url]]\nplatform = \"jetson\"\npattern = \"{}\"\n", srv.url("/zedsdk/{sdk}/l4t{l4t}/jetsons")),
+        format!(
+            "[[zed_url]]\nplatform = \"jetson\"\npattern = \"{}\"\n",
+            srv.url("/zedsdk/{sdk}/l4t{l4t}/jetsons")
+        ),
     )
     .unwrap();
     let zed_to = |out: &str, extra: &[&str]| {
@@ -229,10 +289,14 @@ fn zed_follows_the_redirect_records_the_hash_and_pins_it() {
     assert!(o.status.success(), "{}", stderr(&o));
     let file = d.path().join("out/ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run");
     assert_eq!(std::fs::read(&file).unwrap(), *installer);
-    let pin = std::fs::read_to_string(d.path().join("out/ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run.sha256")).unwrap();
+    let pin =
+        std::fs::read_to_string(d.path().join("out/ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run.sha256")).unwrap();
     assert_eq!(pin, format!("{}  ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run\n", sha(&installer)));
     let out = stdout(&o);
-    assert!(out.contains("silent skip_tools skip_drivers") && out.contains("silent runtime_only skip_drivers"), "{out}");
+    assert!(
+        out.contains("silent skip_tools skip_drivers") && out.contains("silent runtime_only skip_drivers"),
+        "{out}"
+    );
 
     // Second run: from the cache, no request; JSON carries the pin and the flags.
     let before = srv.requests().len();
@@ -258,7 +322,11 @@ fn zed_follows_the_redirect_records_the_hash_and_pins_it() {
     c.args(["fetch", "zed", "--l4t", "36.2"]).arg("--cache-dir").arg(d.path().join("cache"));
     let o = run(&mut c);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no ZED SDK build for L4T 36.2") && stderr(&o).contains("36.4"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no ZED SDK build for L4T 36.2") && stderr(&o).contains("36.4"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -268,7 +336,8 @@ fn defaults_come_from_the_detected_device() {
     let installer = data(1000, 11);
     let wheel = data(2000, 12);
     let (b, w) = (installer.clone(), wheel.clone());
-    let srv = Server::start(move |r, _| match r.path.as_str() {
+    let srv = Server::start(move |r, _| {
+        match r.path.as_str() {
         "/zedsdk/5.4/l4t36.4/jetsons" => Reply::Redirect("/cdn/ZED_SDK_Tegra_L4T36.4_v5.4.1.zstd.run".into()),
         "/cdn/ZED_SDK_Tegra_L4T36.4_v5.4.1.zstd.run" => Reply::file(&b, "z"),
         "/simple/jx/" => Reply::Text {
@@ -296,11 +365,19 @@ fn defaults_come_from_the_detected_device() {
         },
         p if p.starts_with("/files/") => Reply::file(&w, "w"),
         _ => Reply::Status(404),
+    }
     });
     let d = tempfile::tempdir().unwrap();
     let tables = d.path().join("tables");
     std::fs::create_dir_all(&tables).unwrap();
-    std::fs::write(tables.join("zed.toml"), format!("[[zed_url]]\nplatform = \"jetson\"\npattern = \"{}\"\n", srv.url("/zedsdk/{sdk}/l4t{l4t}/jetsons"))).unwrap();
+    std::fs::write(
+        tables.join("zed.toml"),
+        format!(
+            "[[zed_url]]\nplatform = \"jetson\"\npattern = \"{}\"\n",
+            srv.url("/zedsdk/{sdk}/l4t{l4t}/jetsons")
+        ),
+    )
+    .unwrap();
 
     let mut c = jetdoc();
     c.arg("--root").arg(&root).arg("--checks-dir").arg(&tables).args(["--format", "json", "fetch", "zed"]);
@@ -308,13 +385,20 @@ fn defaults_come_from_the_detected_device() {
     let o = run(&mut c);
     assert!(o.status.success(), "{}", stderr(&o));
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!((j["token"].as_str(), j["sdk"].as_str(), j["version"].as_str()), (Some("l4t36.4"), Some("5.4"), Some("5.4.1")));
+    assert_eq!(
+        (j["token"].as_str(), j["sdk"].as_str(), j["version"].as_str()),
+        (Some("l4t36.4"), Some("5.4"), Some("5.4.1"))
+    );
 
     let req = d.path().join("req.txt");
     std::fs::write(&req, "jx\n").unwrap();
     let mut c = jetdoc();
     c.arg("--root").arg(&root).args(["--format", "json", "fetch", "wheels", "--no-deps", "-r"]).arg(&req);
-    c.args(["--index", &srv.url("/simple/")]).arg("--cache-dir").arg(d.path().join("c")).arg("-o").arg(d.path().join("wh"));
+    c.args(["--index", &srv.url("/simple/")])
+        .arg("--cache-dir")
+        .arg(d.path().join("c"))
+        .arg("-o")
+        .arg(d.path().join("wh"));
     let o = run(&mut c);
     assert!(o.status.success(), "{}", stderr(&o));
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
@@ -337,7 +421,12 @@ fn defaults_come_from_the_detected_device() {
     .unwrap();
     std::fs::write(&req, "jx\npurepkg\ntorch\n").unwrap();
     let mut c = jetdoc();
-    c.arg("--root").arg(&root).arg("--checks-dir").arg(&tables).args(["fetch", "wheels", "--no-deps", "--retries", "0", "-r"]).arg(&req);
+    c.arg("--root")
+        .arg(&root)
+        .arg("--checks-dir")
+        .arg(&tables)
+        .args(["fetch", "wheels", "--no-deps", "--retries", "0", "-r"])
+        .arg(&req);
     c.arg("--cache-dir").arg(d.path().join("c")).arg("-o").arg(d.path().join("wh2"));
     let o = run(&mut c);
     let plan = stdout(&o);
@@ -358,7 +447,11 @@ fn two_processes_on_one_cache_download_once() {
     let cache = d.path().join("c");
     let spawn = |out: &str| {
         let mut c = jetdoc();
-        c.args(["fetch", "url", &srv.url("/shared.bin"), "--sha256", &sha(&body)]).arg("--cache-dir").arg(&cache).arg("-o").arg(d.path().join(out));
+        c.args(["fetch", "url", &srv.url("/shared.bin"), "--sha256", &sha(&body)])
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg("-o")
+            .arg(d.path().join(out));
         c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
     };
     let (a, b2) = (spawn("a"), spawn("b"));

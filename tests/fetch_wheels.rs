@@ -2,9 +2,9 @@
 //! tiny wheels built here, then the REAL pip installing them offline from the wheelhouse and the
 //! lock file into a fresh virtualenv.
 
-mod support;
 #[path = "fetch_support/server.rs"]
 mod server;
+mod support;
 
 use server::{dead_url, Reply, Server};
 use sha2::{Digest, Sha256};
@@ -44,7 +44,10 @@ fn wheel(name: &str, version: &str, tag: &str, requires: &[&str]) -> (String, Ve
     let files = vec![
         (format!("{module}/__init__.py"), format!("VALUE = '{name} {version}'\n")),
         (format!("{dist_info}/METADATA"), metadata.clone()),
-        (format!("{dist_info}/WHEEL"), format!("Wheel-Version: 1.0\nGenerator: jetdoc-test\nRoot-Is-Purelib: {pure}\nTag: {tag}\n")),
+        (
+            format!("{dist_info}/WHEEL"),
+            format!("Wheel-Version: 1.0\nGenerator: jetdoc-test\nRoot-Is-Purelib: {pure}\nTag: {tag}\n"),
+        ),
     ];
     let mut record = String::new();
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -52,7 +55,11 @@ fn wheel(name: &str, version: &str, tag: &str, requires: &[&str]) -> (String, Ve
     for (path, text) in &files {
         zip.start_file(path.as_str(), opts).unwrap();
         zip.write_all(text.as_bytes()).unwrap();
-        record.push_str(&format!("{path},sha256={},{}\n", b64url(&Sha256::digest(text.as_bytes())), text.len()));
+        record.push_str(&format!(
+            "{path},sha256={},{}\n",
+            b64url(&Sha256::digest(text.as_bytes())),
+            text.len()
+        ));
     }
     record.push_str(&format!("{dist_info}/RECORD,,\n"));
     zip.start_file(format!("{dist_info}/RECORD"), opts).unwrap();
@@ -88,7 +95,8 @@ fn index_server(projects: BTreeMap<String, Vec<Pkg>>) -> Server {
                         .collect();
                     Reply::Text {
                         content_type: "application/vnd.pypi.simple.v1+json",
-                        body: serde_json::json!({"meta": {"api-version": "1.1"}, "name": p, "files": files}).to_string(),
+                        body: serde_json::json!({"meta": {"api-version": "1.1"}, "name": p, "files": files})
+                            .to_string(),
                     }
                 }
                 None => Reply::Status(404),
@@ -130,7 +138,10 @@ fn pkg(name: &str, version: &str, tag: &str, requires: &[&str], yanked: bool) ->
 
 /// This machine's CPython `(3, 11)` and the tags pip will accept for it.
 fn local_python() -> Option<(u32, u32)> {
-    let o = Command::new("python3").args(["-c", "import sys; print(sys.version_info[0], sys.version_info[1])"]).output().ok()?;
+    let o = Command::new("python3")
+        .args(["-c", "import sys; print(sys.version_info[0], sys.version_info[1])"])
+        .output()
+        .ok()?;
     let s = String::from_utf8_lossy(&o.stdout);
     let mut it = s.split_whitespace();
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
@@ -144,29 +155,58 @@ fn demo_index(py: (u32, u32)) -> Server {
     projects.insert(
         "demo-native".to_string(),
         vec![
-            pkg("demo-native", "2.0", &format!("{cp}-{cp}-linux_{arch}"), &["demo-core>=1.0", "demo-extra ; extra == 'full'", "demo-win ; sys_platform == 'win32'"], false),
+            pkg(
+                "demo-native",
+                "2.0",
+                &format!("{cp}-{cp}-linux_{arch}"),
+                &["demo-core>=1.0", "demo-extra ; extra == 'full'", "demo-win ; sys_platform == 'win32'"],
+                false,
+            ),
             // Newer, but for the other architecture: must not be chosen.
             pkg("demo-native", "3.0", &format!("{cp}-{cp}-linux_{other}"), &[], false),
         ],
     );
     projects.insert(
         "demo-core".to_string(),
-        vec![pkg("demo-core", "1.0", "py3-none-any", &[], false), pkg("demo-core", "1.1", "py3-none-any", &[], true)],
+        vec![
+            pkg("demo-core", "1.0", "py3-none-any", &[], false),
+            pkg("demo-core", "1.1", "py3-none-any", &[], true),
+        ],
     );
     projects.insert(
         "demo-src".to_string(),
-        vec![Pkg { file: "demo_src-0.5.tar.gz".into(), bytes: Arc::new(b"not really a tarball".to_vec()), metadata: String::new(), yanked: false }],
+        vec![Pkg {
+            file: "demo_src-0.5.tar.gz".into(),
+            bytes: Arc::new(b"not really a tarball".to_vec()),
+            metadata: String::new(),
+            yanked: false,
+        }],
     );
     for i in 1..=5 {
-        projects.insert(format!("demo-p{i}"), vec![pkg(&format!("demo-p{i}"), "1.0", "py3-none-any", &[], false)]);
+        projects.insert(
+            format!("demo-p{i}"),
+            vec![pkg(&format!("demo-p{i}"), "1.0", "py3-none-any", &[], false)],
+        );
     }
     index_server(projects)
 }
 
-fn fetch_wheels(req: &Path, out: &Path, cache: &Path, py: (u32, u32), indexes: &[String], extra: &[&str]) -> Output {
+fn fetch_wheels(
+    req: &Path,
+    out: &Path,
+    cache: &Path,
+    py: (u32, u32),
+    indexes: &[String],
+    extra: &[&str],
+) -> Output {
     let mut c = jetdoc();
     c.args(["fetch", "wheels", "-r"]).arg(req).arg("-o").arg(out).arg("--cache-dir").arg(cache);
-    c.args(["--python", &format!("{}.{}", py.0, py.1), "--platform", &format!("linux_{}", std::env::consts::ARCH)]);
+    c.args([
+        "--python",
+        &format!("{}.{}", py.0, py.1),
+        "--platform",
+        &format!("linux_{}", std::env::consts::ARCH),
+    ]);
     c.args(["--retries", "0", "--retry-base-ms", "10"]);
     for i in indexes {
         c.args(["--index", i]);
@@ -192,7 +232,14 @@ fn wheels_resolve_lock_and_install_with_real_pip_offline() {
 
     // PEP 691 JSON index, after a dead one that must not stop the run.
     let out = d.path().join("wheelhouse");
-    let o = fetch_wheels(&req, &out, &d.path().join("cache"), py, &[dead_url("/simple/"), srv.url("/json/")], &[]);
+    let o = fetch_wheels(
+        &req,
+        &out,
+        &d.path().join("cache"),
+        py,
+        &[dead_url("/simple/"), srv.url("/json/")],
+        &[],
+    );
     assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     let plan = stdout(&o);
     assert!(plan.contains("demo_native-2.0-") && plan.contains("demo_core-1.0-py3-none-any.whl"), "{plan}");
@@ -203,7 +250,10 @@ fn wheels_resolve_lock_and_install_with_real_pip_offline() {
     assert_eq!(srv.requests().iter().filter(|r| r.path.ends_with(".whl")).count(), 2);
 
     let lock = std::fs::read_to_string(out.join("requirements.lock")).unwrap();
-    assert!(lock.contains("demo-native==2.0 \\\n    --hash=sha256:") && lock.contains("demo-core==1.0 \\"), "{lock}");
+    assert!(
+        lock.contains("demo-native==2.0 \\\n    --hash=sha256:") && lock.contains("demo-core==1.0 \\"),
+        "{lock}"
+    );
 
     // The same through the PEP 503 HTML page gives the same lock (metadata read from the wheel).
     let out_html = d.path().join("wheelhouse-html");
@@ -225,11 +275,19 @@ fn wheels_resolve_lock_and_install_with_real_pip_offline() {
         .output()
         .unwrap();
     assert!(o.status.success(), "pip failed:\n{}\n{}", stdout(&o), stderr(&o));
-    let o = Command::new(venv.join("bin/python")).args(["-c", "import demo_native, demo_core; print(demo_native.VALUE, '|', demo_core.VALUE)"]).output().unwrap();
+    let o = Command::new(venv.join("bin/python"))
+        .args(["-c", "import demo_native, demo_core; print(demo_native.VALUE, '|', demo_core.VALUE)"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "demo-native 2.0 | demo-core 1.0");
 
     // pip refuses a wheelhouse file that does not match the lock: the hashes are real.
-    let native = std::fs::read_dir(&out).unwrap().flatten().find(|e| e.file_name().to_string_lossy().starts_with("demo_native")).unwrap().path();
+    let native = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("demo_native"))
+        .unwrap()
+        .path();
     std::fs::remove_file(&native).unwrap();
     std::fs::write(&native, b"tampered").unwrap();
     let venv2 = d.path().join("venv2");
@@ -288,8 +346,16 @@ fn downloads_run_in_parallel_within_the_bound_and_offline_uses_the_cache() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(srv.requests().len(), served, "--offline makes no request");
     assert_eq!(
-        std::fs::read_to_string(d.path().join("wh/requirements.lock")).unwrap().lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>(),
-        std::fs::read_to_string(d.path().join("wh2/requirements.lock")).unwrap().lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>()
+        std::fs::read_to_string(d.path().join("wh/requirements.lock"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>(),
+        std::fs::read_to_string(d.path().join("wh2/requirements.lock"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
     );
     std::fs::write(&req, "demo-p1\ndemo-new\n").unwrap();
     let o = fetch_wheels(&req, &d.path().join("wh3"), &cache, py, &[srv.url("/html/")], &["--offline"]);
@@ -303,7 +369,8 @@ fn dependency_specifiers_are_combined_and_conflicts_reported() {
     let mut projects = BTreeMap::new();
     projects.insert("dep-a".to_string(), vec![pkg("dep-a", "1.0", "py3-none-any", &["dep-c<2"], false)]);
     projects.insert("dep-b".to_string(), vec![pkg("dep-b", "1.0", "py3-none-any", &["dep-c>=1.5"], false)]);
-    let c: Vec<Pkg> = ["1.0", "1.6", "2.0"].iter().map(|v| pkg("dep-c", v, "py3-none-any", &[], false)).collect();
+    let c: Vec<Pkg> =
+        ["1.0", "1.6", "2.0"].iter().map(|v| pkg("dep-c", v, "py3-none-any", &[], false)).collect();
     let c20 = sha(&c[2].bytes);
     projects.insert("dep-c".to_string(), c);
     let srv = index_server(projects);
@@ -323,13 +390,19 @@ fn dependency_specifiers_are_combined_and_conflicts_reported() {
     std::fs::write(&req, "dep-c==1.0\ndep-a\ndep-b\n").unwrap();
     let o = fetch_wheels(&req, &d.path().join("wh2"), &d.path().join("c"), py, &[srv.url("/json/")], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("conflict: dep-b needs `dep-c>=1.5` but dep-c 1.0 was chosen"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("conflict: dep-b needs `dep-c>=1.5` but dep-c 1.0 was chosen"),
+        "{}",
+        stdout(&o)
+    );
 
     // `--hash` pins in the requirements file select the file; a pin no file has is an error.
     std::fs::write(&req, format!("dep-c>=1 --hash=sha256:{c20}\n")).unwrap();
     let o = fetch_wheels(&req, &d.path().join("wh3"), &d.path().join("c"), py, &[srv.url("/json/")], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(std::fs::read_to_string(d.path().join("wh3/requirements.lock")).unwrap().contains(&format!("dep-c==2.0 \\\n    --hash=sha256:{c20}")));
+    assert!(std::fs::read_to_string(d.path().join("wh3/requirements.lock"))
+        .unwrap()
+        .contains(&format!("dep-c==2.0 \\\n    --hash=sha256:{c20}")));
     std::fs::write(&req, format!("dep-c>=1 --hash=sha256:{}\n", "0".repeat(64))).unwrap();
     let o = fetch_wheels(&req, &d.path().join("wh4"), &d.path().join("c"), py, &[srv.url("/json/")], &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));

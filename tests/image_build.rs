@@ -59,7 +59,13 @@ fn capability_tar(path: &Path) {
 /// `docker save`.
 fn saved_capability(daemon: &TestDaemon, image: &str, name: &str) -> Option<Vec<u8>> {
     let save = daemon.dir.path().join(format!("{}.tar", image.replace([':', '/'], "_")));
-    let out = Command::new("docker").env("DOCKER_HOST", daemon.host()).args(["save", "-o"]).arg(&save).arg(image).output().unwrap();
+    let out = Command::new("docker")
+        .env("DOCKER_HOST", daemon.host())
+        .args(["save", "-o"])
+        .arg(&save)
+        .arg(image)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", support::stderr(&out));
     let mut outer = tar::Archive::new(std::fs::File::open(&save).unwrap());
     let mut found = None;
@@ -140,7 +146,20 @@ fn a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links() {
     let emitted = daemon.dir.path().join("Dockerfile.emitted");
     let out = jetdoc_on(
         &daemon,
-        &["image", "build", "--profile", profile.to_str().unwrap(), "-t", "deep-app:1", "--network", "none", "--format", "json", "--emit-dockerfile", emitted.to_str().unwrap()],
+        &[
+            "image",
+            "build",
+            "--profile",
+            profile.to_str().unwrap(),
+            "-t",
+            "deep-app:1",
+            "--network",
+            "none",
+            "--format",
+            "json",
+            "--emit-dockerfile",
+            emitted.to_str().unwrap(),
+        ],
     );
     assert!(out.status.success(), "jetdoc image build: {}{}", support::stdout(&out), support::stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&support::stdout(&out)).unwrap();
@@ -154,7 +173,11 @@ fn a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links() {
     let run = daemon.docker_ok(&["run", "--rm", "--network", "none", "deep-app:1"]);
     assert_eq!(run, "hello from the deep base\n/work\n");
     let probe = daemon.docker_ok(&[
-        "run", "--rm", "--network", "none", "deep-app:1",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "deep-app:1",
         "echo $APP_MODE; cat /opt/app/hello.txt; readlink /data/symlink; \
          stat -c '%i %h %u:%g %a' /data/file /data/hardlink; cat /data/symlink",
     ]);
@@ -167,7 +190,11 @@ fn a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links() {
     assert_eq!(a[1], "2", "hard link count: {probe}");
     assert_eq!(&a[2..], ["1234:5678", "4750"], "ownership and setuid mode kept: {probe}");
     assert_eq!(lines[5], "payload");
-    assert_eq!(saved_capability(&daemon, "deep-app:1", "capfile").as_deref(), Some(&CAP_NET_RAW[..]), "security.capability kept");
+    assert_eq!(
+        saved_capability(&daemon, "deep-app:1", "capfile").as_deref(),
+        Some(&CAP_NET_RAW[..]),
+        "security.capability kept"
+    );
 
     let base_cfg = config(&daemon, "deep:1");
     let app_cfg = config(&daemon, "deep-app:1");
@@ -188,7 +215,10 @@ fn a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links() {
     for key in ["Entrypoint", "Cmd", "WorkingDir", "Env"] {
         assert_eq!(base_cfg[key], flat_cfg[key], "{key}");
     }
-    assert_eq!(daemon.docker_ok(&["run", "--rm", "--network", "none", "deep-flat:1"]), "hello from the deep base\n/work\n");
+    assert_eq!(
+        daemon.docker_ok(&["run", "--rm", "--network", "none", "deep-flat:1"]),
+        "hello from the deep base\n/work\n"
+    );
 
     // `image doctor` fails the depth check on the base and passes it on the result.
     let out = jetdoc_on(&daemon, &["image", "doctor", "deep:1", "--format", "json"]);
@@ -246,14 +276,29 @@ fn image_doctor_reports_each_zero_byte_nvidia_library() {
 
     let out = jetdoc_on(&daemon, &["image", "doctor", "placeholders:1"]);
     let text = support::stdout(&out);
-    assert!(text.contains("fail  image.zero-byte-libs   3 zero-byte files at NVIDIA library paths"), "{text}");
+    assert!(
+        text.contains("fail  image.zero-byte-libs   3 zero-byte files at NVIDIA library paths"),
+        "{text}"
+    );
     for p in &empty[..3] {
         assert!(text.contains(&format!("/{p} (0 bytes, layer 3)")), "{p} in {text}");
     }
     assert!(!text.contains("libreplaced") && !text.contains("harmless"), "{text}");
 
     // Salvage: flatten without the placeholders; the image doctor then passes.
-    let out = jetdoc_on(&daemon, &["image", "flatten", "placeholders:1", "-t", "placeholders:clean", "--drop-zero-byte", "--format", "json"]);
+    let out = jetdoc_on(
+        &daemon,
+        &[
+            "image",
+            "flatten",
+            "placeholders:1",
+            "-t",
+            "placeholders:clean",
+            "--drop-zero-byte",
+            "--format",
+            "json",
+        ],
+    );
     assert!(out.status.success(), "{}", support::stderr(&out));
     let flat: serde_json::Value = serde_json::from_str(&support::stdout(&out)).unwrap();
     assert_eq!(flat["dropped"].as_array().unwrap().len(), 3);
@@ -261,23 +306,41 @@ fn image_doctor_reports_each_zero_byte_nvidia_library() {
     let out = jetdoc_on(&daemon, &["image", "doctor", "placeholders:clean", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", support::stdout(&out));
     let listing = daemon.docker_ok(&[
-        "run", "--rm", "--network", "none", "placeholders:clean", "sh", "-c",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "placeholders:clean",
+        "sh",
+        "-c",
         "ls /usr/lib/aarch64-linux-gnu/nvidia /usr/lib/aarch64-linux-gnu/tegra /etc/harmless-empty-file",
     ]);
-    assert!(listing.contains("libnvidia-ml.so.1") && listing.contains("libreplaced.so") && listing.contains("harmless"), "{listing}");
+    assert!(
+        listing.contains("libnvidia-ml.so.1")
+            && listing.contains("libreplaced.so")
+            && listing.contains("harmless"),
+        "{listing}"
+    );
     assert!(!listing.contains("libcuda.so.1.1") && !listing.contains("libnvrm_gpu.so"), "{listing}");
 }
 
 fn fixture_base() -> image_config::ImageInspect {
     let path = support::fixtures_dir().join("images/l4t-jetpack-r36.4.0.inspect.json");
-    image_config::parse(&std::fs::read_to_string(path).unwrap(), "nvcr.io/nvidia/l4t-jetpack:r36.4.0").unwrap()
+    image_config::parse(&std::fs::read_to_string(path).unwrap(), "nvcr.io/nvidia/l4t-jetpack:r36.4.0")
+        .unwrap()
 }
 
 #[test]
 fn generated_dockerfile_for_the_locomotion_profile() {
     let profile = Profile::load("locomotion").unwrap();
     let base = fixture_base();
-    let input = BuildInput { profile: &profile, base_ref: "nvcr.io/nvidia/l4t-jetpack:r36.4.0", base: &base, lock_sha256: Some("0f1e2d3c"), force_flatten: false };
+    let input = BuildInput {
+        profile: &profile,
+        base_ref: "nvcr.io/nvidia/l4t-jetpack:r36.4.0",
+        base: &base,
+        lock_sha256: Some("0f1e2d3c"),
+        force_flatten: false,
+    };
     let generated = dockerfile::generate(&input);
     assert_eq!(generated.budget.added_layers, 7);
     insta::assert_snapshot!("locomotion_on_l4t_jetpack", generated.dockerfile);
@@ -288,7 +351,13 @@ fn generated_dockerfile_flattens_a_base_at_the_limit() {
     let profile = Profile::load("locomotion").unwrap();
     let mut base = fixture_base();
     base.root_fs.layers = (0..DEPTH_LIMIT).map(|i| format!("sha256:{i:02}")).collect();
-    let input = BuildInput { profile: &profile, base_ref: "roboflow/l4t-ml:r36.4", base: &base, lock_sha256: None, force_flatten: false };
+    let input = BuildInput {
+        profile: &profile,
+        base_ref: "roboflow/l4t-ml:r36.4",
+        base: &base,
+        lock_sha256: None,
+        force_flatten: false,
+    };
     let generated = dockerfile::generate(&input);
     assert_eq!(generated.budget.result_layers, 8);
     insta::assert_snapshot!("locomotion_on_a_base_at_the_limit", generated.dockerfile);
@@ -299,13 +368,32 @@ fn a_bad_profile_is_refused_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, "name = \"x\"\n[base]\ncandidates = [\"b:1\"]\n\n[zed]\ninstaller = \"z.run\"\nflags = [\"silent\", \"runtime_only\", \"skip_tools\"]\n").unwrap();
-    let out = support::run(support::jetdoc().args(["image", "build", "--profile", path.to_str().unwrap(), "--dry-run"]));
+    let out = support::run(support::jetdoc().args([
+        "image",
+        "build",
+        "--profile",
+        path.to_str().unwrap(),
+        "--dry-run",
+    ]));
     assert_eq!(out.status.code(), Some(2));
     let err = support::stderr(&out);
-    assert!(err.contains(&format!("{}:7", path.display())) && err.contains("`runtime_only` and `skip_tools`"), "{err}");
+    assert!(
+        err.contains(&format!("{}:7", path.display())) && err.contains("`runtime_only` and `skip_tools`"),
+        "{err}"
+    );
 
     std::fs::write(&path, "name = \"x\"\n[base]\ncandidates = [\"b:1\"]\nbogus = 1\n").unwrap();
-    let out = support::run(support::jetdoc().args(["image", "build", "--profile", path.to_str().unwrap(), "--dry-run"]));
+    let out = support::run(support::jetdoc().args([
+        "image",
+        "build",
+        "--profile",
+        path.to_str().unwrap(),
+        "--dry-run",
+    ]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(support::stderr(&out).contains(&format!("{}:4:1: unknown field `bogus`", path.display())), "{}", support::stderr(&out));
+    assert!(
+        support::stderr(&out).contains(&format!("{}:4:1: unknown field `bogus`", path.display())),
+        "{}",
+        support::stderr(&out)
+    );
 }

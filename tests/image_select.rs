@@ -12,7 +12,8 @@ use support::dockerd::{busybox_context, TestDaemon};
 use support::registry::{TestRegistry, Variant};
 
 const ORIN: &str = "image-select/agx-orin-r36.4.3";
-const R36_4_LABELS: &[(&str, &str)] = &[("io.jetdoc.l4t", "36.4.0"), ("io.jetdoc.cuda", "12.6"), ("io.jetdoc.ubuntu", "22.04")];
+const R36_4_LABELS: &[(&str, &str)] =
+    &[("io.jetdoc.l4t", "36.4.0"), ("io.jetdoc.cuda", "12.6"), ("io.jetdoc.ubuntu", "22.04")];
 
 struct World {
     daemon: TestDaemon,
@@ -34,17 +35,27 @@ fn push_images(reg: &TestRegistry) -> [String; 4] {
         arch: "arm64",
         labels,
         env: &["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-        layers: &[("etc/nv_tegra_release", b"# R36 (release), REVISION: 4.0\n"), ("opt/torch/version.txt", b"2.5.0\n"), ("opt/app/run.sh", b"#!/bin/sh\n")],
+        layers: &[
+            ("etc/nv_tegra_release", b"# R36 (release), REVISION: 4.0\n"),
+            ("opt/torch/version.txt", b"2.5.0\n"),
+            ("opt/app/run.sh", b"#!/bin/sh\n"),
+        ],
     };
     let amd = |labels| Variant { arch: "amd64", labels, env: &[], layers: &[("opt/x86.txt", b"amd64\n")] };
     let x86 = reg.push_index("x86only/l4t-pytorch", "r36.4.0", &[amd(R36_4_LABELS)]);
     let r35 = reg.push_single(
         "dustynv/l4t-pytorch",
         "r35.4.1",
-        &Variant { arch: "arm64", labels: &[("io.jetdoc.l4t", "35.4.1")], env: &[], layers: &[("etc/r35", b"35\n")] },
+        &Variant {
+            arch: "arm64",
+            labels: &[("io.jetdoc.l4t", "35.4.1")],
+            env: &[],
+            layers: &[("etc/r35", b"35\n")],
+        },
     );
     // The tag says r36.4.0 but the image says r36.2.0: labels win.
-    let mislabeled = reg.push_single("mislabeled/l4t-pytorch", "r36.4.0", &arm(&[("io.jetdoc.l4t", "36.2.0")]));
+    let mislabeled =
+        reg.push_single("mislabeled/l4t-pytorch", "r36.4.0", &arm(&[("io.jetdoc.l4t", "36.2.0")]));
     let good = reg.push_index("dustynv/l4t-pytorch", "r36.4.0", &[amd(R36_4_LABELS), arm(R36_4_LABELS)]);
     [x86, r35, mislabeled, good]
 }
@@ -73,7 +84,8 @@ fn select(w: &World, args: &[&str]) -> Output {
 }
 
 fn json(o: &Output) -> Value {
-    serde_json::from_str(&support::stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", support::stdout(o), support::stderr(o)))
+    serde_json::from_str(&support::stdout(o))
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", support::stdout(o), support::stderr(o)))
 }
 
 fn candidate<'a>(v: &'a Value, reference: &str, source: &str) -> &'a Value {
@@ -86,15 +98,24 @@ fn candidate<'a>(v: &'a Value, reference: &str, source: &str) -> &'a Value {
 }
 
 fn failed_rules(c: &Value) -> Vec<String> {
-    c["decisions"].as_array().unwrap().iter().filter(|d| d["verdict"] == "fail").map(|d| d["rule"].as_str().unwrap().to_string()).collect()
+    c["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["verdict"] == "fail")
+        .map(|d| d["rule"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn message_of<'a>(c: &'a Value, rule: &str) -> &'a str {
-    c["decisions"].as_array().unwrap().iter().find(|d| d["rule"] == rule).unwrap()["message"].as_str().unwrap()
+    c["decisions"].as_array().unwrap().iter().find(|d| d["rule"] == rule).unwrap()["message"]
+        .as_str()
+        .unwrap()
 }
 
 fn local_arch(d: &TestDaemon, reference: &str) -> Option<String> {
-    let out = d.docker(&["image", "inspect", "--format", "{{.Architecture}} {{len .RootFS.Layers}}", reference]);
+    let out =
+        d.docker(&["image", "inspect", "--format", "{{.Architecture}} {{len .RootFS.Layers}}", reference]);
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
@@ -108,12 +129,27 @@ fn selection_rejects_wrong_arch_and_l4t_reads_layers_then_pulls_the_arm64_varian
     // trap. It must be inspected, judged and rejected, not taken because it is local.
     let ctx = w.daemon.dir.path().join("ctx");
     assert!(support::require(busybox_context(&ctx).is_some(), "busybox-static"));
-    std::fs::write(ctx.join("Dockerfile"), "FROM scratch\nLABEL io.jetdoc.l4t=36.4.0\nCOPY busybox /bin/busybox\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch\nLABEL io.jetdoc.l4t=36.4.0\nCOPY busybox /bin/busybox\n",
+    )
+    .unwrap();
     let built = w.daemon.build(&good, &ctx);
     assert!(built.status.success(), "{}", support::stderr(&built));
     assert_eq!(local_arch(&w.daemon, &good).as_deref(), Some("amd64 1"));
 
-    let args = ["--candidate", &x86, "--candidate", &r35, "--candidate", &mislabeled, "--candidate", &good, "--format", "json"];
+    let args = [
+        "--candidate",
+        &x86,
+        "--candidate",
+        &r35,
+        "--candidate",
+        &mislabeled,
+        "--candidate",
+        &good,
+        "--format",
+        "json",
+    ];
     let out = select(&w, &args);
     assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
     let v = json(&out);
@@ -137,7 +173,10 @@ fn selection_rejects_wrong_arch_and_l4t_reads_layers_then_pulls_the_arm64_varian
 
     let mis = candidate(&v, &mislabeled, "registry");
     assert_eq!((mis["accepted"].as_bool(), mis["decided_on"].as_str()), (Some(false), Some("image")));
-    assert!(message_of(mis, "image.l4t").contains("built for L4T 36.2.0 (from label io.jetdoc.l4t)"), "{mis:#}");
+    assert!(
+        message_of(mis, "image.l4t").contains("built for L4T 36.2.0 (from label io.jetdoc.l4t)"),
+        "{mis:#}"
+    );
 
     // The layer count and size come from the registry's arm64 manifest, before any pull: the
     // daemon still holds only the local amd64 image.
@@ -155,13 +194,20 @@ fn selection_rejects_wrong_arch_and_l4t_reads_layers_then_pulls_the_arm64_varian
     // --explain in human form names every candidate and rule.
     let out = select(&w, &[&args[..8], &["--explain"]].concat());
     let text = support::stdout(&out);
-    assert!(text.contains("FAIL image.arch") && text.contains("FAIL image.l4t") && text.contains("why: r36.4+"), "{text}");
+    assert!(
+        text.contains("FAIL image.arch") && text.contains("FAIL image.l4t") && text.contains("why: r36.4+"),
+        "{text}"
+    );
     assert!(text.contains("chosen   pull:") && text.contains("3 layers"), "{text}");
 
     // --pull: docker pulls the arm64 variant into the test daemon, and the result is re-checked.
     let out = select(&w, &["--candidate", &good, "--pull"]);
     assert_eq!(out.status.code(), Some(0), "{}\n{}", support::stdout(&out), support::stderr(&out));
-    assert!(support::stdout(&out).contains("re-checked, passes every rule (3 layers)"), "{}", support::stdout(&out));
+    assert!(
+        support::stdout(&out).contains("re-checked, passes every rule (3 layers)"),
+        "{}",
+        support::stdout(&out)
+    );
     assert!(support::stderr(&out).contains("pulling "), "{}", support::stderr(&out));
     assert_eq!(local_arch(&w.daemon, &good).as_deref(), Some("arm64 3"));
 
@@ -194,12 +240,22 @@ fn nothing_compatible_means_build_with_exit_1() {
     let tmp = tempfile::tempdir().unwrap();
     let Some(w) = world(tmp.path(), None) else { return };
     let [x86, r35, mislabeled, _] = push_images(&w.registry);
-    let out = select(&w, &["--candidate", &x86, "--candidate", &r35, "--candidate", &mislabeled, "--format", "json"]);
+    let out = select(
+        &w,
+        &["--candidate", &x86, "--candidate", &r35, "--candidate", &mislabeled, "--format", "json"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let v = json(&out);
     assert_eq!(v["chosen"]["action"], "build");
-    assert!(v["candidates"].as_array().unwrap().iter().all(|c| c["accepted"] == false && c["error"].is_null()));
-    assert!(v["chosen"]["reason"].as_str().unwrap().starts_with("no candidate fits this host: build one with `jetdoc image build`"));
+    assert!(v["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["accepted"] == false && c["error"].is_null()));
+    assert!(v["chosen"]["reason"]
+        .as_str()
+        .unwrap()
+        .starts_with("no candidate fits this host: build one with `jetdoc image build`"));
     // A tag the registry does not have is reported as such.
     let missing = format!("{}/dustynv/l4t-pytorch:r36.4.9", w.registry.addr);
     let v = json(&select(&w, &["--candidate", &missing, "--format", "json"]));
@@ -218,13 +274,20 @@ fn basic_auth_registry_uses_docker_config_and_never_shows_the_password() {
     let out = select(&w, &["--candidate", &good, "--explain"]);
     assert_eq!(out.status.code(), Some(1));
     let text = support::stdout(&out);
-    assert!(text.contains("refused access (401)") && text.contains(&format!("docker login {}", w.registry.addr)), "{text}");
+    assert!(
+        text.contains("refused access (401)") && text.contains(&format!("docker login {}", w.registry.addr)),
+        "{text}"
+    );
 
     // With `auths` in ~/.docker/config.json (what `docker login` writes).
     use base64::Engine as _;
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("jetson:{PASSWORD}"));
     std::fs::create_dir_all(w.home.join(".docker")).unwrap();
-    std::fs::write(w.home.join(".docker/config.json"), format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, w.registry.addr)).unwrap();
+    std::fs::write(
+        w.home.join(".docker/config.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, w.registry.addr),
+    )
+    .unwrap();
     let out = select(&w, &["--candidate", &good, "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
     let v = json(&out);
@@ -240,7 +303,11 @@ fn basic_auth_registry_uses_docker_config_and_never_shows_the_password() {
     }
     // Wrong stored password: the message says the stored credentials were rejected.
     let bad = base64::engine::general_purpose::STANDARD.encode("jetson:wrong");
-    std::fs::write(w.home.join(".docker/config.json"), format!(r#"{{"auths":{{"{}":{{"auth":"{bad}"}}}}}}"#, w.registry.addr)).unwrap();
+    std::fs::write(
+        w.home.join(".docker/config.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{bad}"}}}}}}"#, w.registry.addr),
+    )
+    .unwrap();
     let fresh = format!("{}/x86only/l4t-pytorch:r36.4.0", w.registry.addr);
     let text = support::stdout(&select(&w, &["--candidate", &fresh, "--explain"]));
     assert!(text.contains("stored credentials") && text.contains("were rejected"), "{text}");
@@ -251,12 +318,23 @@ fn profile_candidates_on_a_foreign_root_are_decided_on_tags_without_docker() {
     // No daemon, no network needed: every zed candidate fails the r36.4 band on its tag.
     let tmp = tempfile::tempdir().unwrap();
     let root = orin_root(tmp.path());
-    let out = support::run(support::jetdoc().args(["image", "select", "--profile", "zed", "--explain", "--root"]).arg(&root));
+    let out = support::run(
+        support::jetdoc().args(["image", "select", "--profile", "zed", "--explain", "--root"]).arg(&root),
+    );
     assert_eq!(out.status.code(), Some(1));
     let text = support::stdout(&out);
-    assert!(text.contains("local images not checked") && text.contains("inspecting another root filesystem"), "{text}");
-    assert!(text.contains("chosen   build: no candidate fits this host: build one with `jetdoc image build --profile zed`"), "{text}");
-    let out = support::run(support::jetdoc().args(["image", "select", "--profile", "nope", "--root"]).arg(&root));
+    assert!(
+        text.contains("local images not checked") && text.contains("inspecting another root filesystem"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "chosen   build: no candidate fits this host: build one with `jetdoc image build --profile zed`"
+        ),
+        "{text}"
+    );
+    let out =
+        support::run(support::jetdoc().args(["image", "select", "--profile", "nope", "--root"]).arg(&root));
     assert_eq!(out.status.code(), Some(2));
     assert!(support::stderr(&out).contains("unknown profile `nope`"));
 }
@@ -278,7 +356,10 @@ fn bearer_token_flow_reads_the_challenge_fetches_a_token_and_reports_the_rate_li
     // One token for the repository (cached across HEAD, index, manifest and config), asked for
     // anonymously with the challenge's service and scope.
     let asked = front.token_requests.lock().unwrap().clone();
-    assert_eq!(asked, vec![("service=jetdoc-test&scope=repository%3Adustynv%2Fl4t-pytorch%3Apull".to_string(), false)]);
+    assert_eq!(
+        asked,
+        vec![("service=jetdoc-test&scope=repository%3Adustynv%2Fl4t-pytorch%3Apull".to_string(), false)]
+    );
     let text = support::stdout(&select(&w, &["--candidate", &good, "--explain"]));
     assert!(text.contains(&format!("ratelimit-remaining {FRONT_REMAINING}")), "{text}");
 }
@@ -287,9 +368,14 @@ fn bearer_token_flow_reads_the_challenge_fetches_a_token_and_reports_the_rate_li
 fn a_deep_image_is_flagged_from_its_manifest_before_any_pull() {
     let tmp = tempfile::tempdir().unwrap();
     let Some(w) = world(tmp.path(), None) else { return };
-    let files: Vec<(String, Vec<u8>)> = (0..120).map(|i| (format!("opt/layer{i}"), format!("{i}\n").into_bytes())).collect();
+    let files: Vec<(String, Vec<u8>)> =
+        (0..120).map(|i| (format!("opt/layer{i}"), format!("{i}\n").into_bytes())).collect();
     let layers: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (p.as_str(), c.as_slice())).collect();
-    let deep = w.registry.push_single("deep/l4t-ml", "r36.4.0", &Variant { arch: "arm64", labels: R36_4_LABELS, env: &[], layers: &layers });
+    let deep = w.registry.push_single(
+        "deep/l4t-ml",
+        "r36.4.0",
+        &Variant { arch: "arm64", labels: R36_4_LABELS, env: &[], layers: &layers },
+    );
     let out = select(&w, &["--candidate", &deep]);
     assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
     let text = support::stdout(&out);

@@ -100,7 +100,8 @@ fn a_broken_jetson_gets_each_problem_with_its_fix() {
 #[test]
 fn daemon_json_parse_errors_name_line_and_column() {
     let root = root_for("jetson-base");
-    std::fs::copy(fixtures_dir().join("runtime/daemon-json/trailing-comma.json"), root.path().join(CONFIG)).unwrap();
+    std::fs::copy(fixtures_dir().join("runtime/daemon-json/trailing-comma.json"), root.path().join(CONFIG))
+        .unwrap();
     let (_, checks) = checks(root.path());
     let c = find(&checks, "docker.daemon-json");
     assert_eq!(c["status"], "fail");
@@ -140,7 +141,10 @@ fn an_x86_host_with_a_driver_but_no_toolkit() {
     assert_eq!(code, Some(1));
     let gpus = find(&checks, "docker.gpus");
     assert_eq!(gpus["status"], "fail", "{gpus}");
-    assert!(gpus["summary"].as_str().unwrap().contains("driver 550.54.14 but no nvidia-container-runtime-hook"), "{gpus}");
+    assert!(
+        gpus["summary"].as_str().unwrap().contains("driver 550.54.14 but no nvidia-container-runtime-hook"),
+        "{gpus}"
+    );
     assert_eq!(find(&checks, "toolkit.packages")["status"], "fail");
     // On x86 the runtime and the default are not required for `--gpus all`.
     assert_eq!(find(&checks, "docker.nvidia-runtime")["status"], "fail", "runtime program missing too");
@@ -190,7 +194,12 @@ fn dry_run_prints_the_diff_and_commands_and_changes_nothing() {
 fn dry_run_installs_the_toolkit_first_when_it_is_missing() {
     let root = root_for("jetson-no-toolkit");
     // The overlay removed the packages from dpkg; their programs and daemon.json go too.
-    for f in ["usr/bin/nvidia-ctk", "usr/bin/nvidia-container-runtime", "usr/bin/nvidia-container-runtime-hook", CONFIG] {
+    for f in [
+        "usr/bin/nvidia-ctk",
+        "usr/bin/nvidia-container-runtime",
+        "usr/bin/nvidia-container-runtime-hook",
+        CONFIG,
+    ] {
         std::fs::remove_file(root.path().join(f)).unwrap();
     }
     let out = jd(root.path(), &["fix", "--gpu-runtime", "--dry-run"]);
@@ -220,7 +229,11 @@ fn unknown_fix_ids_are_argument_errors() {
     let root = root_for("jetson-base");
     let out = jd(root.path(), &["fix", "l4t.release"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no fix for `l4t.release`") && stderr(&out).contains("gpu-runtime"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no fix for `l4t.release`") && stderr(&out).contains("gpu-runtime"),
+        "{}",
+        stderr(&out)
+    );
     let none = jd(root.path(), &["fix"]);
     assert_eq!(none.status.code(), Some(2));
 }
@@ -243,15 +256,30 @@ fn apply_backs_up_writes_atomically_journals_and_a_second_run_does_nothing() {
     // New content: the runtime and the default added, the user's keys and bytes kept.
     let new = read(r, CONFIG);
     let v: Value = serde_json::from_slice(&new).unwrap();
-    assert_eq!(v["runtimes"]["nvidia"], serde_json::json!({"path": "nvidia-container-runtime", "runtimeArgs": []}));
+    assert_eq!(
+        v["runtimes"]["nvidia"],
+        serde_json::json!({"path": "nvidia-container-runtime", "runtimeArgs": []})
+    );
     assert_eq!(v["default-runtime"], "nvidia");
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["data-root", "log-driver", "log-opts", "features", "registry-mirrors", "runtimes", "default-runtime"]);
+    assert_eq!(
+        keys,
+        [
+            "data-root",
+            "log-driver",
+            "log-opts",
+            "features",
+            "registry-mirrors",
+            "runtimes",
+            "default-runtime"
+        ]
+    );
     let kept = String::from_utf8(original.clone()).unwrap();
     let kept = kept.trim_end().trim_end_matches('}').trim_end();
     assert!(String::from_utf8_lossy(&new).starts_with(kept), "original bytes kept as a prefix");
     assert_eq!(std::fs::metadata(&config).unwrap().permissions().mode() & 0o777, 0o640, "mode kept");
-    let leftovers: Vec<_> = std::fs::read_dir(r.join("etc/docker")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let leftovers: Vec<_> =
+        std::fs::read_dir(r.join("etc/docker")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 1, "no temp files left: {leftovers:?}");
 
     // Backup and journal.
@@ -336,7 +364,10 @@ fn an_empty_daemon_json_counts_as_an_empty_object() {
     let out = jd(r, &["fix", "--gpu-runtime", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&read(r, CONFIG)).unwrap();
-    assert_eq!(v, serde_json::json!({"runtimes": {"nvidia": {"path": "nvidia-container-runtime", "runtimeArgs": []}}, "default-runtime": "nvidia"}));
+    assert_eq!(
+        v,
+        serde_json::json!({"runtimes": {"nvidia": {"path": "nvidia-container-runtime", "runtimeArgs": []}}, "default-runtime": "nvidia"})
+    );
     let id = journal(r)[0]["id"].as_str().unwrap().to_string();
     assert_eq!(read(r, &format!("var/lib/jetdoc/backups/{id}/etc/docker/daemon.json")), b"");
 }
@@ -366,12 +397,20 @@ fn a_failed_restart_rolls_back_and_restarts_again() {
         assert_eq!(out.status.code(), Some(1), "{case}: {}", stdout(&out));
         let text = stdout(&out);
         assert!(text.contains("rolled back to the original files"), "{case}: {text}");
-        assert_eq!(text.matches("ran: systemctl restart docker").count(), 2, "{case}: restart, then restart again: {text}");
+        assert_eq!(
+            text.matches("ran: systemctl restart docker").count(),
+            2,
+            "{case}: restart, then restart again: {text}"
+        );
         assert_eq!(read(r, CONFIG), original, "{case}: restored byte for byte");
         // Journaled as applied before the restart (crash-safe), then cancelled under the same id.
         let j = journal(r);
         assert_eq!(j.len(), 2, "{case}");
-        assert_eq!((j[0]["action"].as_str(), j[1]["action"].as_str()), (Some("apply"), Some("rolled-back")), "{case}");
+        assert_eq!(
+            (j[0]["action"].as_str(), j[1]["action"].as_str()),
+            (Some("apply"), Some("rolled-back")),
+            "{case}"
+        );
         assert_eq!(j[0]["id"], j[1]["id"]);
         assert_eq!(j[0]["restart"], serde_json::json!(["systemctl", "restart", "docker"]));
         // A rolled-back change is not offered to --undo.
@@ -388,7 +427,8 @@ fn docker_group_fix_runs_usermod_once() {
     assert!(stdout(&out).contains("ran: usermod -aG docker nvidia"), "{}", stdout(&out));
     assert!(stdout(&out).contains("log out and in"), "{}", stdout(&out));
     // With the user in the group (as usermod would leave /etc/group) there is nothing to do.
-    let group = std::fs::read_to_string(r.join("etc/group")).unwrap().replace("docker:x:998:", "docker:x:998:nvidia");
+    let group =
+        std::fs::read_to_string(r.join("etc/group")).unwrap().replace("docker:x:998:", "docker:x:998:nvidia");
     std::fs::write(r.join("etc/group"), group).unwrap();
     let again = jd(r, &["fix", "docker.group", "--yes"]);
     assert_eq!(stdout(&again), "docker.group: nothing to do\n");
@@ -402,14 +442,17 @@ fn json_output_of_a_dry_run_carries_the_diff() {
     let fix = &v["fixes"][0];
     assert_eq!(fix["fix"], "gpu-runtime");
     assert!(fix["diffs"][0]["diff"].as_str().unwrap().contains("+  \"default-runtime\": \"nvidia\""));
-    let kinds: Vec<&str> = fix["steps"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        fix["steps"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["write", "validate", "restart-docker", "verify-runtime"]);
 }
 
 #[test]
 fn without_root_a_live_fix_says_so_before_doing_anything() {
     // As `nobody` on the live host: `nobody` is never in the docker group, so there is a plan.
-    let root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
     if root && !support::require(which::which("setpriv").is_ok(), "setpriv (util-linux) to drop root") {
         return;
     }
@@ -421,7 +464,9 @@ fn without_root_a_live_fix_says_so_before_doing_anything() {
         } else {
             std::process::Command::new(env!("CARGO_BIN_EXE_jetdoc"))
         };
-        for var in ["JETDOC_ROOT", "JETDOC_CHECKS_DIR", "JETDOC_COMMANDS", "JETDOC_LIVE_COMMANDS", "SUDO_USER"] {
+        for var in
+            ["JETDOC_ROOT", "JETDOC_CHECKS_DIR", "JETDOC_COMMANDS", "JETDOC_LIVE_COMMANDS", "SUDO_USER"]
+        {
             c.env_remove(var);
         }
         c.env("USER", "nobody").env("NO_COLOR", "1").args(args);
@@ -445,7 +490,9 @@ fn cdi_mode_drop_in_and_snap_variants() {
     let root = root_for("jetson-base");
     let r = root.path();
     // CDI mode without a spec fails; the CSV check steps aside.
-    let cfg = std::fs::read_to_string(r.join("etc/nvidia-container-runtime/config.toml")).unwrap().replace("mode = \"auto\"", "mode = \"cdi\"");
+    let cfg = std::fs::read_to_string(r.join("etc/nvidia-container-runtime/config.toml"))
+        .unwrap()
+        .replace("mode = \"auto\"", "mode = \"cdi\"");
     std::fs::write(r.join("etc/nvidia-container-runtime/config.toml"), cfg).unwrap();
     let (_, c) = checks(r);
     assert_eq!(find(&c, "toolkit.mode")["status"], "pass");
@@ -453,7 +500,11 @@ fn cdi_mode_drop_in_and_snap_variants() {
     assert!(find(&c, "toolkit.cdi")["hints"].to_string().contains("nvidia-ctk cdi generate"));
     assert_eq!(find(&c, "toolkit.csv")["status"], "skip");
     std::fs::create_dir_all(r.join("etc/cdi")).unwrap();
-    std::fs::write(r.join("etc/cdi/nvidia.yaml"), "cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: all\n").unwrap();
+    std::fs::write(
+        r.join("etc/cdi/nvidia.yaml"),
+        "cdiVersion: 0.5.0\nkind: nvidia.com/gpu\ndevices:\n- name: all\n",
+    )
+    .unwrap();
     let (_, c) = checks(r);
     assert_eq!(find(&c, "toolkit.cdi")["status"], "pass");
 
@@ -461,14 +512,22 @@ fn cdi_mode_drop_in_and_snap_variants() {
     assert_eq!(find(&c, "docker.iptables-raw")["status"], "fail");
     let dropin = r.join("etc/systemd/system/docker.service.d");
     std::fs::create_dir_all(&dropin).unwrap();
-    std::fs::write(dropin.join("override.conf"), "[Service]\nEnvironment=DOCKER_INSECURE_NO_IPTABLES_RAW=1\n").unwrap();
+    std::fs::write(
+        dropin.join("override.conf"),
+        "[Service]\nEnvironment=DOCKER_INSECURE_NO_IPTABLES_RAW=1\n",
+    )
+    .unwrap();
     let (_, c) = checks(r);
     assert_eq!(find(&c, "docker.iptables-raw")["status"], "pass");
     let plan = jd(r, &["fix", "docker.iptables-raw"]);
     assert_eq!(stdout(&plan), "docker.iptables-raw: nothing to do\n");
 
     // A config.toml that does not parse names its line.
-    std::fs::write(r.join("etc/nvidia-container-runtime/config.toml"), "[nvidia-container-runtime]\nmode = auto\n").unwrap();
+    std::fs::write(
+        r.join("etc/nvidia-container-runtime/config.toml"),
+        "[nvidia-container-runtime]\nmode = auto\n",
+    )
+    .unwrap();
     let (_, c) = checks(r);
     let mode = find(&c, "toolkit.mode");
     assert_eq!(mode["status"], "fail");

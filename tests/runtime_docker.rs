@@ -51,7 +51,11 @@ impl Rig {
         std::fs::create_dir_all(&bin).unwrap();
         let runtime_log = root.path().join("nvidia-runtime.log");
         let standin = bin.join("nvidia-container-runtime");
-        std::fs::write(&standin, format!("#!/bin/sh\necho \"$@\" >> {}\nexec runc \"$@\"\n", runtime_log.display())).unwrap();
+        std::fs::write(
+            &standin,
+            format!("#!/bin/sh\necho \"$@\" >> {}\nexec runc \"$@\"\n", runtime_log.display()),
+        )
+        .unwrap();
         std::fs::set_permissions(&standin, std::fs::Permissions::from_mode(0o755)).unwrap();
 
         let daemon = TestDaemon::start_with_config_file(config, vec![bin])?;
@@ -170,7 +174,8 @@ fn gpu_runtime_fix_registers_nvidia_as_default_on_a_real_daemon() {
     assert!(log.lines().any(|l| l.contains(" create ")), "nvidia-container-runtime was not used:\n{log}");
 
     // The doctor agrees, and a second fix changes nothing and restarts nothing.
-    let after = rig.jetdoc(&["check", "--only", "docker.nvidia-runtime,docker.default-runtime", "--format", "json"]);
+    let after =
+        rig.jetdoc(&["check", "--only", "docker.nvidia-runtime,docker.default-runtime", "--format", "json"]);
     assert_eq!(after.status.code(), Some(0), "{}", stdout(&after));
     let before = rig.daemon_json();
     let again = rig.jetdoc(&["fix", "--gpu-runtime", "--yes"]);

@@ -21,7 +21,8 @@ fn check(root: &Path, format: &str) -> (i32, String) {
 #[test]
 fn every_sysroot_fixture_matches_its_snapshots() {
     let dir = support::fixtures_dir().join("sysroots");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut cases: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
     cases.sort();
     assert!(cases.len() >= 10, "expected the ten base fixture roots, found {}", cases.len());
     let mut settings = insta::Settings::clone_current();
@@ -33,7 +34,8 @@ fn every_sysroot_fixture_matches_its_snapshots() {
             let (code, human) = check(case, "human");
             let (json_code, json) = check(case, "json");
             assert_eq!(code, json_code, "{name}: exit code differs between formats");
-            let parsed: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{name}: bad JSON: {e}"));
+            let parsed: serde_json::Value =
+                serde_json::from_str(&json).unwrap_or_else(|e| panic!("{name}: bad JSON: {e}"));
             assert_eq!(parsed["schema"], 1);
             insta::assert_snapshot!(format!("{name}.human"), format!("exit code: {code}\n\n{human}"));
             insta::assert_snapshot!(format!("{name}.json"), json);

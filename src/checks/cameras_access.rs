@@ -17,7 +17,10 @@ fn run(ctx: &Context) -> Outcome {
         return Outcome::skip("no /dev/video node");
     }
     let Some(user) = cams.user.as_deref() else {
-        return Outcome::skip(format!("cannot tell who will open the cameras: {}", cams.user_problem.as_deref().unwrap_or("no user")));
+        return Outcome::skip(format!(
+            "cannot tell who will open the cameras: {}",
+            cams.user_problem.as_deref().unwrap_or("no user")
+        ));
     };
     if let Some(p) = &cams.user_problem {
         return Outcome::skip(format!("cannot judge access: {p}"));
@@ -40,7 +43,11 @@ fn run(ctx: &Context) -> Outcome {
                     denied.push(text);
                 }
             }
-            _ => unknown.push(format!("{}: {}", n.dev, n.access.absence().map(|a| a.reason.to_string()).unwrap_or_default())),
+            _ => unknown.push(format!(
+                "{}: {}",
+                n.dev,
+                n.access.absence().map(|a| a.reason.to_string()).unwrap_or_default()
+            )),
         }
     }
     if !denied.is_empty() {

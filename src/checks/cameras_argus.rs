@@ -34,13 +34,19 @@ fn run(ctx: &Context) -> Outcome {
             .hint(format!("then {ENABLE}"));
     };
     if a.masked {
-        return Outcome::warn(format!("nvargus-daemon is masked ({unit} is overridden by a link to /dev/null)"))
-            .hint(format!("`sudo systemctl unmask nvargus-daemon`, then {ENABLE}"));
+        return Outcome::warn(format!(
+            "nvargus-daemon is masked ({unit} is overridden by a link to /dev/null)"
+        ))
+        .hint(format!("`sudo systemctl unmask nvargus-daemon`, then {ENABLE}"));
     }
-    let container_hint = format!("containers reach the daemon through its socket: `docker run -v {ARGUS_SOCKET}:{ARGUS_SOCKET} ...`");
+    let container_hint = format!(
+        "containers reach the daemon through its socket: `docker run -v {ARGUS_SOCKET}:{ARGUS_SOCKET} ...`"
+    );
     let Some(enabled_by) = &a.enabled_by else {
-        return Outcome::warn(format!("nvargus-daemon is installed ({unit}) but not enabled: {what} will not work after a reboot"))
-            .hint(format!("enable and start it: {ENABLE}"));
+        return Outcome::warn(format!(
+            "nvargus-daemon is installed ({unit}) but not enabled: {what} will not work after a reboot"
+        ))
+        .hint(format!("enable and start it: {ENABLE}"));
     };
     match &a.running {
         Some(evidence) => Outcome::pass(format!("nvargus-daemon enabled and running ({evidence}) for {what}")).hint(container_hint),

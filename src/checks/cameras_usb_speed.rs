@@ -23,7 +23,12 @@ fn run(ctx: &Context) -> Outcome {
     for c in &usb {
         let Bus::Usb { speed_mbps, device, .. } = &c.bus else { continue };
         match (speed_mbps, c.min_mbps) {
-            (Some(s), Some(min)) if *s < f64::from(min) => slow.push(format!("{} at {} (needs {}) [{device}]", c.name, usb_speed(*s), usb_speed(f64::from(min)))),
+            (Some(s), Some(min)) if *s < f64::from(min) => slow.push(format!(
+                "{} at {} (needs {}) [{device}]",
+                c.name,
+                usb_speed(*s),
+                usb_speed(f64::from(min))
+            )),
             (Some(s), _) => fine.push(format!("{} at {}", c.name, usb_speed(*s))),
             (None, _) => fine.push(format!("{} (link speed unknown)", c.name)),
         }

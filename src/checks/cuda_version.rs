@@ -14,15 +14,27 @@ pub static CHECK: CheckDef = CheckDef {
 fn run(ctx: &Context) -> Outcome {
     let id = ctx.get::<Identity>();
     let sw = ctx.get::<Software>();
-    let stock = id.l4t.value().and_then(|v| ctx.knowledge.release(v).map(|i| (v, i.cuda().to_string(), i.family.major)));
+    let stock = id
+        .l4t
+        .value()
+        .and_then(|v| ctx.knowledge.release(v).map(|i| (v, i.cuda().to_string(), i.family.major)));
     let installed = sw.cuda.value();
-    let others = if sw.cuda_toolkits.len() > 1 { format!(" (toolkits present: {})", sw.cuda_toolkits.join(", ")) } else { String::new() };
+    let others = if sw.cuda_toolkits.len() > 1 {
+        format!(" (toolkits present: {})", sw.cuda_toolkits.join(", "))
+    } else {
+        String::new()
+    };
     match (installed, stock) {
         (None, None) => {
             if id.jetson {
-                Outcome::info(format!("no CUDA toolkit found ({})", sw.cuda.absence().map(|a| a.to_string()).unwrap_or_default()))
+                Outcome::info(format!(
+                    "no CUDA toolkit found ({})",
+                    sw.cuda.absence().map(|a| a.to_string()).unwrap_or_default()
+                ))
             } else {
-                Outcome::info("no CUDA toolkit on the host (containers bring their own; only the driver is needed)")
+                Outcome::info(
+                    "no CUDA toolkit on the host (containers bring their own; only the driver is needed)",
+                )
             }
         }
         (None, Some((l4t, want, _))) => {
@@ -40,8 +52,10 @@ fn run(ctx: &Context) -> Outcome {
             let newer = version_key(have_mm) > version_key(&want);
             // From JetPack 5 on, CUDA can be upgraded without reflashing (CUDA upgradable packages).
             if major >= 35 && newer {
-                Outcome::info(format!("CUDA {have} installed; L4T {l4t} ships {want} (an upgraded CUDA){others}"))
-                    .hint(format!("containers and wheels must be built for CUDA {have_mm}, not the stock {want}"))
+                Outcome::info(format!(
+                    "CUDA {have} installed; L4T {l4t} ships {want} (an upgraded CUDA){others}"
+                ))
+                .hint(format!("containers and wheels must be built for CUDA {have_mm}, not the stock {want}"))
             } else {
                 Outcome::warn(format!("CUDA {have} installed but L4T {l4t} ships CUDA {want}{others}"))
                     .hint(format!("CUDA {have_mm} is not a supported toolkit for this L4T: reinstall the stock one with `sudo apt install cuda-toolkit-{}`", want.replace('.', "-")))

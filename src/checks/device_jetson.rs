@@ -14,10 +14,16 @@ fn run(ctx: &Context) -> Outcome {
     let id = ctx.get::<Identity>();
     if !id.jetson {
         let arch = id.arch.as_deref().unwrap_or("unknown architecture");
-        return Outcome::info(format!("not a Jetson ({arch} host): Jetson checks are skipped, Docker and GPU checks still run"));
+        return Outcome::info(format!(
+            "not a Jetson ({arch} host): Jetson checks are skipped, Docker and GPU checks still run"
+        ));
     }
     let soc = id.soc.value().map(String::as_str).unwrap_or("SoC unknown");
-    let family = id.soc.value().and_then(|s| ctx.knowledge.soc(s)).map(|s| format!(", {} / sm_{}", s.family, s.cuda_arch.replace('.', "")));
+    let family = id
+        .soc
+        .value()
+        .and_then(|s| ctx.knowledge.soc(s))
+        .map(|s| format!(", {} / sm_{}", s.family, s.cuda_arch.replace('.', "")));
     let family = family.unwrap_or_default();
     let carrier = id.carrier.as_deref().map(|c| match ctx.knowledge.carrier(c) {
         Some(k) => format!(" on {c} ({})", k.name),

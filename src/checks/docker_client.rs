@@ -4,7 +4,12 @@ use crate::probes::docker::DaemonState;
 use crate::probes::Docker;
 use crate::report::Area;
 
-pub static CHECK: CheckDef = CheckDef { id: "docker.client", area: Area::Containers, title: "The Docker CLI is installed (and not the snap)", run };
+pub static CHECK: CheckDef = CheckDef {
+    id: "docker.client",
+    area: Area::Containers,
+    title: "The Docker CLI is installed (and not the snap)",
+    run,
+};
 
 fn run(ctx: &Context) -> Outcome {
     let d = ctx.get::<Docker>();

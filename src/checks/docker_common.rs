@@ -22,8 +22,12 @@ pub fn why_no_daemon(d: &Docker) -> Option<String> {
     match &d.daemon {
         DaemonState::Up(_) => None,
         DaemonState::NotInstalled => Some("Docker is not installed".into()),
-        DaemonState::Unreachable(Unreachable::DaemonDown(_)) => Some("the Docker daemon is not running".into()),
-        DaemonState::Unreachable(Unreachable::PermissionDenied(_)) => Some("no permission to open the Docker socket".into()),
+        DaemonState::Unreachable(Unreachable::DaemonDown(_)) => {
+            Some("the Docker daemon is not running".into())
+        }
+        DaemonState::Unreachable(Unreachable::PermissionDenied(_)) => {
+            Some("no permission to open the Docker socket".into())
+        }
         DaemonState::Unreachable(Unreachable::Other(e)) => Some(format!("docker info failed: {e}")),
         DaemonState::NotProbed(why) => Some(why.clone()),
     }
@@ -36,5 +40,7 @@ pub fn no_gpu_host(ctx: &Context) -> Option<String> {
         return None;
     }
     let gpus = ctx.get::<crate::probes::Gpus>();
-    gpus.driver.absence().map(|a| format!("no NVIDIA driver on this host ({}): no GPU for containers", a.reason))
+    gpus.driver
+        .absence()
+        .map(|a| format!("no NVIDIA driver on this host ({}): no GPU for containers", a.reason))
 }

@@ -46,7 +46,10 @@ fn run(ctx: &Context) -> Outcome {
         match rt.path.as_deref() {
             Some(p) if daemon_json::is_nvidia_runtime_path(p) => {}
             other => {
-                problems.push(format!("runtimes.nvidia.path is {}, not nvidia-container-runtime", other.unwrap_or("missing")));
+                problems.push(format!(
+                    "runtimes.nvidia.path is {}, not nvidia-container-runtime",
+                    other.unwrap_or("missing")
+                ));
                 hints.push("`sudo jetdoc fix --gpu-runtime` sets it".to_string());
                 fixable = true;
             }

@@ -1,10 +1,18 @@
-use super::{docker_common::{jetson, GPU_RUNTIME}, CheckDef, Outcome};
+use super::{
+    docker_common::{jetson, GPU_RUNTIME},
+    CheckDef, Outcome,
+};
 use crate::context::Context;
 use crate::facts::daemon_json::{self, NVIDIA};
 use crate::probes::{DaemonConfig, Docker};
 use crate::report::Area;
 
-pub static CHECK: CheckDef = CheckDef { id: "docker.default-runtime", area: Area::Containers, title: "Docker's default runtime (nvidia on Jetson)", run };
+pub static CHECK: CheckDef = CheckDef {
+    id: "docker.default-runtime",
+    area: Area::Containers,
+    title: "Docker's default runtime (nvidia on Jetson)",
+    run,
+};
 
 fn run(ctx: &Context) -> Outcome {
     let d = ctx.get::<Docker>();
@@ -13,18 +21,25 @@ fn run(ctx: &Context) -> Outcome {
     let (value, source) = match (d.daemon.info(), &file) {
         (Some(i), _) if !i.default_runtime.is_empty() => (i.default_runtime.clone(), "docker info"),
         (_, Some(f)) => (f.clone(), c.path),
-        _ if c.parsed.is_err() => return Outcome::fail(format!("cannot tell: {} does not parse", c.path)).fix(GPU_RUNTIME),
+        _ if c.parsed.is_err() => {
+            return Outcome::fail(format!("cannot tell: {} does not parse", c.path)).fix(GPU_RUNTIME)
+        }
         _ => ("runc".to_string(), "Docker's default"),
     };
     if !jetson(ctx) {
-        return Outcome::info(format!("default runtime {value} ({source}); on x86 `--gpus all` needs no default runtime"));
+        return Outcome::info(format!(
+            "default runtime {value} ({source}); on x86 `--gpus all` needs no default runtime"
+        ));
     }
     if value == NVIDIA {
         if let (Some(i), Some(f)) = (d.daemon.info(), &file) {
             if i.default_runtime != *f {
-                return Outcome::warn(format!("daemon.json says {f} but the running daemon uses {}", i.default_runtime))
-                    .hint("restart Docker: `sudo systemctl restart docker`")
-                    .fix(GPU_RUNTIME);
+                return Outcome::warn(format!(
+                    "daemon.json says {f} but the running daemon uses {}",
+                    i.default_runtime
+                ))
+                .hint("restart Docker: `sudo systemctl restart docker`")
+                .fix(GPU_RUNTIME);
             }
         }
         return Outcome::pass(format!("default runtime nvidia ({source})"));

@@ -1,4 +1,7 @@
-use super::{docker_common::{jetson, GPU_RUNTIME}, CheckDef, Outcome};
+use super::{
+    docker_common::{jetson, GPU_RUNTIME},
+    CheckDef, Outcome,
+};
 use crate::context::Context;
 use crate::probes::{Gpus, Toolkit};
 use crate::report::Area;

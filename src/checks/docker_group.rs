@@ -2,18 +2,27 @@ use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::report::Area;
 
-pub static CHECK: CheckDef = CheckDef { id: "docker.group", area: Area::Containers, title: "The invoking user is in the docker group", run };
+pub static CHECK: CheckDef = CheckDef {
+    id: "docker.group",
+    area: Area::Containers,
+    title: "The invoking user is in the docker group",
+    run,
+};
 
 /// The user jetdoc acts for: `SUDO_USER` under sudo, else `USER`.
 pub fn invoking_user(ctx: &Context) -> Option<String> {
-    ctx.host.env("SUDO_USER").filter(|u| !u.is_empty()).or_else(|| ctx.host.env("USER").filter(|u| !u.is_empty()))
+    ctx.host
+        .env("SUDO_USER")
+        .filter(|u| !u.is_empty())
+        .or_else(|| ctx.host.env("USER").filter(|u| !u.is_empty()))
 }
 
 /// Members of `group` in `/etc/group` text; `None` when the group does not exist.
 pub fn group_members(etc_group: &str, group: &str) -> Option<Vec<String>> {
     etc_group.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
-        (f.len() >= 4 && f[0] == group).then(|| f[3].split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect())
+        (f.len() >= 4 && f[0] == group)
+            .then(|| f[3].split(',').map(str::trim).filter(|m| !m.is_empty()).map(str::to_string).collect())
     })
 }
 
@@ -30,12 +39,16 @@ fn run(ctx: &Context) -> Outcome {
     };
     match group_members(&text, "docker") {
         Some(m) if m.contains(&user) => Outcome::pass(format!("{user} is in the docker group")),
-        Some(_) => Outcome::warn(format!("{user} is not in the docker group: docker needs sudo (\"permission denied ... docker.sock\")"))
-            .hint(format!("`sudo usermod -aG docker {user}`, then log out and in (or `newgrp docker`)"))
-            .hint("or `sudo jetdoc fix docker.group`")
-            .fix("docker.group"),
+        Some(_) => Outcome::warn(format!(
+            "{user} is not in the docker group: docker needs sudo (\"permission denied ... docker.sock\")"
+        ))
+        .hint(format!("`sudo usermod -aG docker {user}`, then log out and in (or `newgrp docker`)"))
+        .hint("or `sudo jetdoc fix docker.group`")
+        .fix("docker.group"),
         None => Outcome::warn("there is no docker group (Docker not installed from packages?)")
-            .hint(format!("`sudo groupadd docker && sudo usermod -aG docker {user}`, or `sudo jetdoc fix docker.group`"))
+            .hint(format!(
+                "`sudo groupadd docker && sudo usermod -aG docker {user}`, or `sudo jetdoc fix docker.group`"
+            ))
             .fix("docker.group"),
     }
 }

@@ -16,9 +16,17 @@ pub const OPT_OUT: &str = "DOCKER_INSECURE_NO_IPTABLES_RAW=1";
 
 /// A systemd drop-in that already sets the opt-out (any name under docker.service.d).
 pub fn opt_out_dropin(ctx: &Context) -> Option<String> {
-    ctx.host.read_dir(DROPIN_DIR).ok()?.into_iter().filter(|n| n.ends_with(".conf")).map(|n| format!("{DROPIN_DIR}/{n}")).find(|p| {
-        ctx.host.read_text(p).is_ok_and(|t| t.lines().any(|l| !l.trim_start().starts_with('#') && l.contains(OPT_OUT)))
-    })
+    ctx.host
+        .read_dir(DROPIN_DIR)
+        .ok()?
+        .into_iter()
+        .filter(|n| n.ends_with(".conf"))
+        .map(|n| format!("{DROPIN_DIR}/{n}"))
+        .find(|p| {
+            ctx.host
+                .read_text(p)
+                .is_ok_and(|t| t.lines().any(|l| !l.trim_start().starts_with('#') && l.contains(OPT_OUT)))
+        })
 }
 
 fn run(ctx: &Context) -> Outcome {

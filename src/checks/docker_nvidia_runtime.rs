@@ -1,4 +1,7 @@
-use super::{docker_common::{jetson, GPU_RUNTIME}, CheckDef, Outcome};
+use super::{
+    docker_common::{jetson, GPU_RUNTIME},
+    CheckDef, Outcome,
+};
 use crate::context::Context;
 use crate::facts::daemon_json::{self, NVIDIA};
 use crate::probes::{DaemonConfig, Docker, Toolkit};
@@ -19,24 +22,33 @@ fn run(ctx: &Context) -> Outcome {
     let c = ctx.get::<DaemonConfig>();
     let tk = ctx.get::<Toolkit>();
     let Ok(map) = &c.parsed else {
-        return Outcome::fail(format!("cannot tell: {} does not parse (see docker.daemon-json)", c.path)).fix(GPU_RUNTIME);
+        return Outcome::fail(format!("cannot tell: {} does not parse (see docker.daemon-json)", c.path))
+            .fix(GPU_RUNTIME);
     };
     let in_file = daemon_json::runtimes(map).into_iter().find(|(n, _)| n == NVIDIA).map(|(_, r)| r);
     let in_daemon = d.daemon.info().map(|i| i.runtimes.get(NVIDIA).cloned());
     let missing_program = tk.runtime.is_none()
-        && in_file.as_ref().and_then(|r| r.path.as_deref()).map_or(true, |p| !p.starts_with('/') || !ctx.host.exists(p));
+        && in_file
+            .as_ref()
+            .and_then(|r| r.path.as_deref())
+            .is_none_or(|p| !p.starts_with('/') || !ctx.host.exists(p));
     let mut out = match (in_daemon, &in_file) {
         (Some(Some(path)), _) => Outcome::pass(format!("runtime nvidia registered ({path})")),
-        (Some(None), Some(_)) => Outcome::warn(format!("{} registers the nvidia runtime but the running daemon does not list it", c.path))
-            .hint("restart Docker to load it: `sudo systemctl restart docker`")
-            .fix(GPU_RUNTIME),
+        (Some(None), Some(_)) => Outcome::warn(format!(
+            "{} registers the nvidia runtime but the running daemon does not list it",
+            c.path
+        ))
+        .hint("restart Docker to load it: `sudo systemctl restart docker`")
+        .fix(GPU_RUNTIME),
         (None, Some(r)) => Outcome::pass(format!(
             "{} registers runtime nvidia ({}); the daemon was not asked",
             c.path,
             r.path.as_deref().unwrap_or("no path")
         )),
         (_, None) => {
-            let o = if jetson(ctx) { Outcome::fail("the nvidia runtime is not registered with Docker: containers get no GPU") } else {
+            let o = if jetson(ctx) {
+                Outcome::fail("the nvidia runtime is not registered with Docker: containers get no GPU")
+            } else {
                 Outcome::warn("the nvidia runtime is not registered with Docker (`--runtime=nvidia` fails; `--gpus all` may still work)")
             };
             o.hint("register it: `sudo jetdoc fix --gpu-runtime` (edits daemon.json with a backup and restarts Docker)")
@@ -46,7 +58,11 @@ fn run(ctx: &Context) -> Outcome {
     };
     if missing_program {
         out = Outcome::fail(format!("{}; nvidia-container-runtime is not installed", out.summary))
-            .hint(if jetson(ctx) { "install it: `sudo apt update && sudo apt install nvidia-container`" } else { "install the NVIDIA container toolkit: `sudo jetdoc fix --gpu-runtime`" })
+            .hint(if jetson(ctx) {
+                "install it: `sudo apt update && sudo apt install nvidia-container`"
+            } else {
+                "install the NVIDIA container toolkit: `sudo jetdoc fix --gpu-runtime`"
+            })
             .fix(GPU_RUNTIME);
     }
     out

@@ -3,16 +3,31 @@ use crate::context::Context;
 use crate::probes::{DaemonConfig, Docker};
 use crate::report::Area;
 
-pub static CHECK: CheckDef = CheckDef { id: "docker.storage-driver", area: Area::Containers, title: "Docker storage driver (overlay2, not vfs)", run };
+pub static CHECK: CheckDef = CheckDef {
+    id: "docker.storage-driver",
+    area: Area::Containers,
+    title: "Docker storage driver (overlay2, not vfs)",
+    run,
+};
 
 fn run(ctx: &Context) -> Outcome {
     let d = ctx.get::<Docker>();
     let c = ctx.get::<DaemonConfig>();
-    let file = c.parsed.as_ref().ok().and_then(|m| m.get("storage-driver")).and_then(|v| v.as_str()).map(str::to_string);
+    let file = c
+        .parsed
+        .as_ref()
+        .ok()
+        .and_then(|m| m.get("storage-driver"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
     let (driver, source) = match (d.daemon.info(), file) {
         (Some(i), _) if !i.storage_driver.is_empty() => (i.storage_driver.clone(), "docker info"),
         (_, Some(f)) => (f, c.path),
-        _ => return Outcome::skip(super::docker_common::why_no_daemon(&d).unwrap_or_else(|| "storage driver unknown".into())),
+        _ => {
+            return Outcome::skip(
+                super::docker_common::why_no_daemon(&d).unwrap_or_else(|| "storage driver unknown".into()),
+            )
+        }
     };
     match driver.as_str() {
         // `overlayfs` is the containerd snapshotter of Docker 29's image store.

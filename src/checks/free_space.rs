@@ -14,7 +14,10 @@ pub fn gb(bytes: u64) -> String {
 pub fn placement(v: &Volume) -> String {
     let disk = match v.disk.value() {
         Some(d) => format!("{} {}", d.class.label(), d.name),
-        None => format!("an unknown device ({})", v.disk.absence().map(|a| a.reason.to_string()).unwrap_or_default()),
+        None => format!(
+            "an unknown device ({})",
+            v.disk.absence().map(|a| a.reason.to_string()).unwrap_or_default()
+        ),
     };
     let mount = match (&v.mount_point, &v.fs_type) {
         (Some(m), Some(t)) if m != &v.resolved => format!(", mounted at {m}, {t}"),

@@ -17,15 +17,21 @@ fn run(ctx: &Context) -> Outcome {
     }
     let gpus = ctx.get::<Gpus>();
     match gpus.driver.value() {
-        Some(d) if d.gpus.is_empty() => Outcome::warn(format!("NVIDIA driver {} loaded but no GPU is visible", d.driver_version))
-            .hint("check `nvidia-smi` and `dmesg | grep -i nvrm` for a GPU that fell off the bus"),
+        Some(d) if d.gpus.is_empty() => {
+            Outcome::warn(format!("NVIDIA driver {} loaded but no GPU is visible", d.driver_version))
+                .hint("check `nvidia-smi` and `dmesg | grep -i nvrm` for a GPU that fell off the bus")
+        }
         Some(d) => {
             let list: Vec<String> = d
                 .gpus
                 .iter()
                 .map(|g| {
                     let mem = g.memory_mib.map(|m| format!(" {} GiB", (m + 512) / 1024)).unwrap_or_default();
-                    let cc = g.compute_capability.as_deref().map(|c| format!(", sm_{}", c.replace('.', ""))).unwrap_or_default();
+                    let cc = g
+                        .compute_capability
+                        .as_deref()
+                        .map(|c| format!(", sm_{}", c.replace('.', "")))
+                        .unwrap_or_default();
                     format!("{}{mem}{cc}", g.name)
                 })
                 .collect();

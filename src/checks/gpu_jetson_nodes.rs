@@ -23,7 +23,10 @@ fn run(ctx: &Context) -> Outcome {
     if missing.is_empty() {
         return Outcome::pass(format!("{soc} iGPU nodes present: {}", n.present.join(", ")));
     }
-    let o = Outcome::fail(format!("{soc} iGPU device nodes missing: {}: CUDA cannot reach the GPU", missing.join(", ")));
+    let o = Outcome::fail(format!(
+        "{soc} iGPU device nodes missing: {}: CUDA cannot reach the GPU",
+        missing.join(", ")
+    ));
     if ctx.get::<Identity>().container.is_some() {
         return o.hint("inside a container: start it with the NVIDIA runtime, `docker run --runtime nvidia ...` (or `--gpus all`)");
     }

@@ -47,7 +47,11 @@ fn run(ctx: &Context) -> Outcome {
     }
     match problems.len() {
         0 => {
-            let sources = [file.map(|_| "nv_tegra_release"), core.map(|_| "nvidia-l4t-core"), id.jetpack_package.as_ref().map(|_| "nvidia-jetpack")];
+            let sources = [
+                file.map(|_| "nv_tegra_release"),
+                core.map(|_| "nvidia-l4t-core"),
+                id.jetpack_package.as_ref().map(|_| "nvidia-jetpack"),
+            ];
             let present: Vec<&str> = sources.into_iter().flatten().collect();
             if present.is_empty() {
                 Outcome::skip("no L4T version source to compare")

@@ -33,7 +33,9 @@ fn run(ctx: &Context) -> Outcome {
         return o;
     }
     match newest {
-        Some(n) => Outcome::pass(format!("L4T {l4t} is a supported release (newest known in R{}: {n})", l4t.major)),
+        Some(n) => {
+            Outcome::pass(format!("L4T {l4t} is a supported release (newest known in R{}: {n})", l4t.major))
+        }
         None => Outcome::pass(format!("L4T {l4t} is a supported release")),
     }
 }

@@ -9,7 +9,6 @@ mod cameras_usb_speed;
 mod cuda_version;
 mod device_container;
 mod device_jetson;
-mod free_space;
 mod docker_cgroup_driver;
 mod docker_client;
 pub mod docker_common;
@@ -21,11 +20,7 @@ pub mod docker_group;
 pub mod docker_iptables_raw;
 mod docker_nvidia_runtime;
 mod docker_storage_driver;
-mod toolkit_cdi;
-mod toolkit_csv;
-mod toolkit_mode;
-mod toolkit_nvidia_ctk;
-mod toolkit_packages;
+mod free_space;
 mod gpu_driver;
 mod gpu_jetson_nodes;
 mod l4t_consistency;
@@ -37,6 +32,11 @@ mod storage_root_free;
 mod system_cpu;
 mod system_memory;
 mod system_power_mode;
+mod toolkit_cdi;
+mod toolkit_csv;
+mod toolkit_mode;
+mod toolkit_nvidia_ctk;
+mod toolkit_packages;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -192,7 +192,14 @@ pub fn run_one(ctx: &Context, def: &CheckDef) -> CheckResult {
         Outcome::error(format!("the check crashed: {msg}"))
             .hint("this is a jetdoc bug: please report it with the output of `jetdoc check --format json`")
     });
-    CheckResult { id: def.id.to_string(), area: def.area, status: outcome.status, summary: outcome.summary, hints: outcome.hints, fix: outcome.fix }
+    CheckResult {
+        id: def.id.to_string(),
+        area: def.area,
+        status: outcome.status,
+        summary: outcome.summary,
+        hints: outcome.hints,
+        fix: outcome.fix,
+    }
 }
 
 /// Runs the selected checks and builds the report.
@@ -202,7 +209,8 @@ pub fn run(ctx: &Context, selection: &Selection) -> Report {
     defs.sort_by_key(|d| d.area);
     // Inside a container the Docker engine, its daemon.json and the NVIDIA toolkit are the host's:
     // what the container sees of them (usually nothing) says nothing about the host.
-    let in_container = defs.iter().any(|d| d.area == Area::Containers) && ctx.get::<Identity>().container.is_some();
+    let in_container =
+        defs.iter().any(|d| d.area == Area::Containers) && ctx.get::<Identity>().container.is_some();
     let checks = defs
         .into_iter()
         .map(|d| match d.area {
@@ -258,7 +266,10 @@ pub fn device_summary(ctx: &Context) -> (DeviceSummary, BTreeMap<String, serde_j
     facts.insert("kernel".into(), fact_json(&sw.kernel));
     facts.insert("python".into(), fact_json(&sw.python));
     if let Some(m) = &id.module {
-        facts.insert("module_part".into(), serde_json::json!({ "value": m.part, "source": id.compatible.source() }));
+        facts.insert(
+            "module_part".into(),
+            serde_json::json!({ "value": m.part, "source": id.compatible.source() }),
+        );
     }
     if let Some(c) = &id.container {
         facts.insert("container".into(), serde_json::json!({ "value": true, "source": c }));
@@ -281,7 +292,10 @@ pub fn device_summary(ctx: &Context) -> (DeviceSummary, BTreeMap<String, serde_j
     }
     if let Some(m) = ctx.peek::<Memory>() {
         facts.insert("ram".into(), fact_json(&m.ram));
-        facts.insert("swap_bytes".into(), serde_json::json!({ "value": m.swap_total_bytes(), "source": m.swaps.source() }));
+        facts.insert(
+            "swap_bytes".into(),
+            serde_json::json!({ "value": m.swap_total_bytes(), "source": m.swaps.source() }),
+        );
         facts.insert("cpus".into(), fact_json(&m.cpus));
     }
     if let Some(p) = ctx.peek::<Power>() {
@@ -300,7 +314,14 @@ mod tests {
         let mut seen = HashSet::new();
         for d in registry() {
             assert!(seen.insert(d.id), "duplicate id {}", d.id);
-            assert!(d.id.contains('.') && d.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'), "{}", d.id);
+            assert!(
+                d.id.contains('.')
+                    && d.id
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-'),
+                "{}",
+                d.id
+            );
         }
     }
 
@@ -308,12 +329,15 @@ mod tests {
     fn selection_by_id_prefix_and_area() {
         let sel = Selection { only: vec!["l4t".into()], skip: vec!["l4t.lifecycle".into()] };
         let ids: Vec<_> = registry().into_iter().filter(|d| sel.selects(d)).map(|d| d.id).collect();
-        assert!(ids.contains(&"l4t.release") && !ids.contains(&"l4t.lifecycle") && !ids.contains(&"cuda.version"));
+        assert!(
+            ids.contains(&"l4t.release") && !ids.contains(&"l4t.lifecycle") && !ids.contains(&"cuda.version")
+        );
         assert_eq!(Selection { only: vec!["nope".into()], skip: vec![] }.unknown_patterns(), vec!["nope"]);
         assert!(Selection { only: vec!["device".into()], skip: vec![] }.unknown_patterns().is_empty());
     }
 
-    static PANICS: CheckDef = CheckDef { id: "test.panics", area: Area::System, title: "panics", run: |_| panic!("boom") };
+    static PANICS: CheckDef =
+        CheckDef { id: "test.panics", area: Area::System, title: "panics", run: |_| panic!("boom") };
 
     #[test]
     fn a_panicking_check_becomes_an_error_result() {

@@ -24,13 +24,18 @@ fn run(ctx: &Context) -> Outcome {
     if let Some(p) = &st.daemon_json_problem {
         status = Status::Warn;
         parts.push(format!("{p}: assumed the default data-root"));
-        hints.push(format!("fix the JSON in {DAEMON_JSON}: `python3 -m json.tool {DAEMON_JSON}` shows where it breaks"));
+        hints.push(format!(
+            "fix the JSON in {DAEMON_JSON}: `python3 -m json.tool {DAEMON_JSON}` shows where it breaks"
+        ));
     }
     match judge(ctx, v, "docker-root") {
         Ok((s, text)) => {
             parts.push(text);
             if s > Status::Pass {
-                let limits = ctx.knowledge.free_space("docker-root").map(|t| format!("warn below {} GB, fail below {} GB", t.warn_gb, t.fail_gb));
+                let limits = ctx
+                    .knowledge
+                    .free_space("docker-root")
+                    .map(|t| format!("warn below {} GB, fail below {} GB", t.warn_gb, t.fail_gb));
                 parts.push(format!("too little for container images ({})", limits.unwrap_or_default()));
                 status = status.max(s);
                 hints.extend(LOW_SPACE_HINTS.iter().map(|h| h.to_string()));
@@ -44,7 +49,10 @@ fn run(ctx: &Context) -> Outcome {
     let on_flash = v.disk.value().filter(|d| d.class.is_boot_flash());
     if let (Some(d), Some(nvme)) = (on_flash, st.nvme_mounts.first()) {
         status = status.max(Status::Warn);
-        parts.push(format!("images live on the {} while the NVMe mounted at {nvme} is not used for them", d.class.label()));
+        parts.push(format!(
+            "images live on the {} while the NVMe mounted at {nvme} is not used for them",
+            d.class.label()
+        ));
         let target = format!("{}/docker", nvme.trim_end_matches('/'));
         hints.push(format!(
             "move Docker to the NVMe: `sudo systemctl stop docker && sudo rsync -aHAX {}/ {target}/`, set `\"data-root\": \"{target}\"` in {DAEMON_JSON}, then `sudo systemctl start docker` and check `docker info -f '{{{{.DockerRootDir}}}}'`",

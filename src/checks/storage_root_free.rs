@@ -1,4 +1,4 @@
-use super::free_space::{judge, with_low_space_hints, placement};
+use super::free_space::{judge, placement, with_low_space_hints};
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::Storage;
@@ -20,10 +20,16 @@ fn run(ctx: &Context) -> Outcome {
         Err(why) => return Outcome::skip(format!("/ on {place}; free space not measured: {why}")),
     };
     let summary = format!("/ on {place}: {text}");
-    let limits = ctx.knowledge.free_space("root").map(|t| format!(" (warn below {} GB, fail below {} GB)", t.warn_gb, t.fail_gb)).unwrap_or_default();
+    let limits = ctx
+        .knowledge
+        .free_space("root")
+        .map(|t| format!(" (warn below {} GB, fail below {} GB)", t.warn_gb, t.fail_gb))
+        .unwrap_or_default();
     match status {
         Status::Pass => Outcome::pass(summary),
         Status::Warn => with_low_space_hints(Outcome::warn(format!("{summary}{limits}"))),
-        _ => with_low_space_hints(Outcome::fail(format!("{summary}{limits}: package upgrades and image pulls will fail"))),
+        _ => with_low_space_hints(Outcome::fail(format!(
+            "{summary}{limits}: package upgrades and image pulls will fail"
+        ))),
     }
 }

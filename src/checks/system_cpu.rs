@@ -3,12 +3,8 @@ use crate::context::Context;
 use crate::probes::Memory;
 use crate::report::Area;
 
-pub static CHECK: CheckDef = CheckDef {
-    id: "system.cpu",
-    area: Area::System,
-    title: "CPU count and model",
-    run,
-};
+pub static CHECK: CheckDef =
+    CheckDef { id: "system.cpu", area: Area::System, title: "CPU count and model", run };
 
 fn run(ctx: &Context) -> Outcome {
     let mem = ctx.get::<Memory>();
@@ -17,6 +13,9 @@ fn run(ctx: &Context) -> Outcome {
             let model = c.model.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
             Outcome::info(format!("{} CPUs{model}, from {}", c.count, mem.cpus.source()))
         }
-        None => Outcome::skip(format!("CPUs not read: {}", mem.cpus.absence().map(|a| a.to_string()).unwrap_or_default())),
+        None => Outcome::skip(format!(
+            "CPUs not read: {}",
+            mem.cpus.absence().map(|a| a.to_string()).unwrap_or_default()
+        )),
     }
 }

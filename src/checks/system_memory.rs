@@ -18,7 +18,10 @@ fn run(ctx: &Context) -> Outcome {
     let mem = ctx.get::<Memory>();
     let id = ctx.get::<Identity>();
     let Some(ram) = mem.ram.value() else {
-        return Outcome::skip(format!("RAM not read: {}", mem.ram.absence().map(|a| a.to_string()).unwrap_or_default()));
+        return Outcome::skip(format!(
+            "RAM not read: {}",
+            mem.ram.absence().map(|a| a.to_string()).unwrap_or_default()
+        ));
     };
     // The module's nominal size when the table knows it (MemTotal is smaller: the kernel and
     // carve-outs take their share), else MemTotal rounded up to whole GiB.
@@ -26,7 +29,10 @@ fn run(ctx: &Context) -> Outcome {
     let nominal = module_gb.unwrap_or_else(|| ram.total_bytes.div_ceil(1 << 30) as u32);
     let ram_text = format!("{nominal} GB RAM ({} usable)", gib(ram.total_bytes));
     let swap_text = match mem.swaps.value() {
-        None => format!("swap unknown ({})", mem.swaps.absence().map(|a| a.reason.to_string()).unwrap_or_default()),
+        None => format!(
+            "swap unknown ({})",
+            mem.swaps.absence().map(|a| a.reason.to_string()).unwrap_or_default()
+        ),
         Some(s) if s.is_empty() => "no swap".to_string(),
         Some(s) => {
             let zram: u64 = s.iter().filter(|w| w.is_zram()).map(|w| w.size_kb * 1024).sum();

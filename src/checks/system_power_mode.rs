@@ -27,10 +27,17 @@ fn run(ctx: &Context) -> Outcome {
         return Outcome::info(format!("{here}; the board's fastest mode is unknown: {why}"));
     };
     if max.id == cur.id {
-        return Outcome::pass(format!("{here}, the board's fastest"))
-            .hint("`sudo jetson_clocks` additionally pins the clocks at this mode's maximum until the next reboot");
+        return Outcome::pass(format!("{here}, the board's fastest")).hint(
+            "`sudo jetson_clocks` additionally pins the clocks at this mode's maximum until the next reboot",
+        );
     }
-    Outcome::warn(format!("{here}; the board's fastest is {} (ID {}): GPU and CPU clocks are capped", max.name, max.id))
-        .hint(format!("switch with `sudo nvpmodel -m {}` (it persists across reboots; some mode changes ask for a reboot)", max.id))
-        .hint("keep the lower mode if the power supply or cooling cannot sustain the faster one")
+    Outcome::warn(format!(
+        "{here}; the board's fastest is {} (ID {}): GPU and CPU clocks are capped",
+        max.name, max.id
+    ))
+    .hint(format!(
+        "switch with `sudo nvpmodel -m {}` (it persists across reboots; some mode changes ask for a reboot)",
+        max.id
+    ))
+    .hint("keep the lower mode if the power supply or cooling cannot sustain the faster one")
 }

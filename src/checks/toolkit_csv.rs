@@ -21,7 +21,11 @@ fn run(ctx: &Context) -> Outcome {
     if tk.config.value().is_some_and(|c| c.mode == "cdi") {
         return Outcome::skip("mode cdi: the CSV files are not read by the runtime");
     }
-    let dir = tk.config.value().map(|c| c.csv_dir.clone()).unwrap_or_else(|| crate::facts::toolkit_config::DEFAULT_CSV_DIR.into());
+    let dir = tk
+        .config
+        .value()
+        .map(|c| c.csv_dir.clone())
+        .unwrap_or_else(|| crate::facts::toolkit_config::DEFAULT_CSV_DIR.into());
     let files = match &tk.csv {
         Ok(f) if !f.is_empty() => f,
         Ok(_) | Err(_) if !tk.any_installed() => return Outcome::skip("the NVIDIA container toolkit is not installed"),
@@ -32,12 +36,20 @@ fn run(ctx: &Context) -> Outcome {
     };
     let empty: Vec<&str> = files.iter().filter(|f| f.entries.is_empty()).map(|f| f.path.as_str()).collect();
     // Only `lib` entries must exist: `dev` nodes appear at boot, `sym`/`dir` are optional extras.
-    let libs: Vec<(&str, &str)> =
-        files.iter().flat_map(|f| f.entries.iter().filter(|e| e.kind == "lib").map(move |e| (f.path.as_str(), e.path.as_str()))).collect();
+    let libs: Vec<(&str, &str)> = files
+        .iter()
+        .flat_map(|f| {
+            f.entries.iter().filter(|e| e.kind == "lib").map(move |e| (f.path.as_str(), e.path.as_str()))
+        })
+        .collect();
     let missing: Vec<&str> = libs.iter().filter(|(_, p)| !ctx.host.exists(p)).map(|(_, p)| *p).collect();
     let names: Vec<&str> = files.iter().map(|f| f.path.rsplit('/').next().unwrap_or("")).collect();
     if !missing.is_empty() {
-        let more = if missing.len() > SHOWN { format!(" and {} more", missing.len() - SHOWN) } else { String::new() };
+        let more = if missing.len() > SHOWN {
+            format!(" and {} more", missing.len() - SHOWN)
+        } else {
+            String::new()
+        };
         return Outcome::warn(format!(
             "{} of {} lib entries in {} are missing on the host: {}{more}",
             missing.len(),

@@ -31,9 +31,13 @@ fn run(ctx: &Context) -> Outcome {
     match (jetson(ctx), c.mode.as_str()) {
         (true, "auto") => Outcome::pass(format!("{shown}: resolves to csv on Jetson")),
         (true, "csv") => Outcome::pass(shown),
-        (true, "cdi") => Outcome::pass(format!("{shown}: containers get the devices of the CDI spec (see toolkit.cdi)")),
-        (true, other) => Outcome::warn(format!("mode {other} on Jetson: the GPU libraries are injected only in csv (or cdi) mode"))
-            .hint(format!("set `mode = \"auto\"` under [nvidia-container-runtime] in {CONFIG_PATH}")),
+        (true, "cdi") => {
+            Outcome::pass(format!("{shown}: containers get the devices of the CDI spec (see toolkit.cdi)"))
+        }
+        (true, other) => Outcome::warn(format!(
+            "mode {other} on Jetson: the GPU libraries are injected only in csv (or cdi) mode"
+        ))
+        .hint(format!("set `mode = \"auto\"` under [nvidia-container-runtime] in {CONFIG_PATH}")),
         (false, _) => Outcome::info(shown),
     }
 }

@@ -1,4 +1,7 @@
-use super::{docker_common::{jetson, GPU_RUNTIME}, CheckDef, Outcome};
+use super::{
+    docker_common::{jetson, GPU_RUNTIME},
+    CheckDef, Outcome,
+};
 use crate::context::Context;
 use crate::facts::dpkg_status::upstream_version;
 use crate::probes::Toolkit;
@@ -17,7 +20,8 @@ fn run(ctx: &Context) -> Outcome {
     }
     let tk = ctx.get::<Toolkit>();
     let tegra = jetson(ctx);
-    let installed: Vec<(&str, &str)> = tk.packages.iter().filter_map(|(n, v)| v.as_deref().map(|v| (*n, v))).collect();
+    let installed: Vec<(&str, &str)> =
+        tk.packages.iter().filter_map(|(n, v)| v.as_deref().map(|v| (*n, v))).collect();
     if installed.is_empty() {
         let o = Outcome::fail("the NVIDIA container toolkit is not installed: containers get no GPU");
         return if tegra {
@@ -44,12 +48,17 @@ fn run(ctx: &Context) -> Outcome {
         // -base alone carries the runtime and nvidia-ctk: enough for CSV mode on Tegra (NCT 1.11+).
         Outcome::pass(format!("toolkit {version} (without {})", missing.join(", ")))
     } else {
-        Outcome::warn(format!("toolkit {version} without {}", missing.join(", ")))
-            .hint(format!("install the rest at the same version: `sudo apt install {}`", missing.iter().map(|n| format!("{n}={}", versions[0])).collect::<Vec<_>>().join(" ")))
+        Outcome::warn(format!("toolkit {version} without {}", missing.join(", "))).hint(format!(
+            "install the rest at the same version: `sudo apt install {}`",
+            missing.iter().map(|n| format!("{n}={}", versions[0])).collect::<Vec<_>>().join(" ")
+        ))
     };
     // Known-bad versions (checks/toolkit.toml), for the four packages and the old ones.
-    let all: Vec<(String, String)> =
-        installed.iter().map(|(n, v)| (n.to_string(), v.to_string())).chain(tk.extra.iter().cloned()).collect();
+    let all: Vec<(String, String)> = installed
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .chain(tk.extra.iter().cloned())
+        .collect();
     for row in &ctx.knowledge.toolkit_bad {
         let Some((_, v)) = all.iter().find(|(n, _)| *n == row.package) else { continue };
         if !row.matches(upstream_version(v), tegra) {

@@ -25,7 +25,11 @@ pub fn run(g: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode> {
         Format::Json => json::render(&report),
         Format::Human => human::render(
             &report,
-            &human::Options { color: use_color(g.color, console::Term::stdout().is_term()), quiet: g.quiet, verbose: g.verbose },
+            &human::Options {
+                color: use_color(g.color, console::Term::stdout().is_term()),
+                quiet: g.quiet,
+                verbose: g.verbose,
+            },
         ),
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;

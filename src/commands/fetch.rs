@@ -8,7 +8,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{build_context, reporters, ExitCode};
-use crate::cli::{FetchCommand, FetchCommon, FetchUrlArgs, FetchWheelsArgs, FetchZedArgs, Format, GlobalArgs};
+use crate::cli::{
+    FetchCommand, FetchCommon, FetchUrlArgs, FetchWheelsArgs, FetchZedArgs, Format, GlobalArgs,
+};
 use crate::context::Context;
 use crate::fetch::wheels::{self, tags::Target, Choice, IndexSpec, Resolver};
 use crate::fetch::{cache, normalize_sha256, zed, Artifact, Cache, Fetched, Fetcher, Options};
@@ -58,7 +60,9 @@ fn fetcher(c: &FetchCommon) -> Result<Fetcher> {
 fn sha256_arg(s: &Option<String>) -> Result<Option<String>> {
     match s {
         None => Ok(None),
-        Some(h) => normalize_sha256(h).map(Some).ok_or_else(|| anyhow!("--sha256 `{h}` is not a sha256 (64 hex digits)")),
+        Some(h) => normalize_sha256(h)
+            .map(Some)
+            .ok_or_else(|| anyhow!("--sha256 `{h}` is not a sha256 (64 hex digits)")),
     }
 }
 
@@ -79,7 +83,8 @@ fn fetched_json(f: &Fetched, placed: &Path) -> serde_json::Value {
 }
 
 fn parse_l4t(s: &str) -> Result<L4tVersion> {
-    L4tVersion::parse(s).ok_or_else(|| anyhow!("--l4t `{s}` is not an L4T release: use MAJOR.MINOR such as 36.4"))
+    L4tVersion::parse(s)
+        .ok_or_else(|| anyhow!("--l4t `{s}` is not an L4T release: use MAJOR.MINOR such as 36.4"))
 }
 
 /// The L4T to work for: --l4t, else the device's.
@@ -100,7 +105,8 @@ fn run_url(g: &GlobalArgs, a: &FetchUrlArgs) -> Result<ExitCode> {
     let Some(f) = fetch_one(g, &fetcher, &art) else { return Ok(1) };
     let dest = a.output.join(&f.file_name);
     cache::place(&f.path, &dest)?;
-    let how = if f.cached { "from the cache".to_string() } else { format!("{} bytes transferred", f.transferred) };
+    let how =
+        if f.cached { "from the cache".to_string() } else { format!("{} bytes transferred", f.transferred) };
     print(g, &format!("{}  sha256 {}  ({how})\n", dest.display(), f.sha256), fetched_json(&f, &dest))?;
     Ok(0)
 }
@@ -112,7 +118,9 @@ fn run_zed(g: &GlobalArgs, a: &FetchZedArgs) -> Result<ExitCode> {
         let cuda = match (&a.cuda_major, sw.cuda.value()) {
             (Some(c), _) => c.clone(),
             (None, Some(v)) => v.split('.').next().unwrap_or("").to_string(),
-            (None, None) => bail!("cannot tell this machine's CUDA ({}): pass --cuda-major 12", sw.cuda.source()),
+            (None, None) => {
+                bail!("cannot tell this machine's CUDA ({}): pass --cuda-major 12", sw.cuda.source())
+            }
         };
         let ubuntu = match (&a.ubuntu_major, sw.ubuntu.value()) {
             (Some(u), _) => u.clone(),
@@ -122,7 +130,10 @@ fn run_zed(g: &GlobalArgs, a: &FetchZedArgs) -> Result<ExitCode> {
         zed::for_x86(&ctx.knowledge, &cuda, &ubuntu, a.version.as_deref())?
     } else {
         let Some(l4t) = l4t_of(&ctx, &a.l4t)? else {
-            bail!("cannot tell the L4T release of this machine ({}): pass --l4t 36.4 (or --x86 on a desktop)", ctx.get::<Identity>().l4t.source());
+            bail!(
+                "cannot tell the L4T release of this machine ({}): pass --l4t 36.4 (or --x86 on a desktop)",
+                ctx.get::<Identity>().l4t.source()
+            );
         };
         zed::for_jetson(&ctx.knowledge, l4t.major, l4t.minor, a.version.as_deref())?
     };
@@ -133,7 +144,11 @@ fn run_zed(g: &GlobalArgs, a: &FetchZedArgs) -> Result<ExitCode> {
     if a.refresh && !a.common.offline {
         fetcher.cache.forget_url(&choice.url);
     }
-    let art = Artifact { name: format!("ZED SDK {} ({})", choice.sdk, choice.token), urls: vec![choice.url.clone()], sha256: sha256_arg(&a.sha256)? };
+    let art = Artifact {
+        name: format!("ZED SDK {} ({})", choice.sdk, choice.token),
+        urls: vec![choice.url.clone()],
+        sha256: sha256_arg(&a.sha256)?,
+    };
     let Some(f) = fetch_one(g, &fetcher, &art) else { return Ok(1) };
     let version = zed::version_in_file_name(&f.file_name);
     if let (Some(wanted), Some(got)) = (&choice.wanted, &version) {
@@ -150,7 +165,8 @@ fn run_zed(g: &GlobalArgs, a: &FetchZedArgs) -> Result<ExitCode> {
     // `sha256sum -c` format, so other robots and image builds can pin this exact file.
     let pin = a.output.join(format!("{}.sha256", f.file_name));
     cache::write_atomic(&pin, format!("{}  {}\n", f.sha256, f.file_name).as_bytes())?;
-    let flags: serde_json::Map<String, serde_json::Value> = choice.flags.iter().map(|(v, fl)| (v.clone(), json!(fl))).collect();
+    let flags: serde_json::Map<String, serde_json::Value> =
+        choice.flags.iter().map(|(v, fl)| (v.clone(), json!(fl))).collect();
     let mut human = format!(
         "ZED SDK {} for {}\n  file     {}\n  from     {}\n  sha256   {}  (written to {})\n  size     {} bytes{}\n  silent install flags (container builds):\n",
         version.as_deref().unwrap_or(&choice.sdk),
@@ -205,7 +221,8 @@ fn run_wheels(g: &GlobalArgs, a: &FetchWheelsArgs) -> Result<ExitCode> {
         (None, Some(arch)) if arch == "amd64" => "linux_x86_64".to_string(),
         _ => "linux_aarch64".to_string(),
     };
-    let ubuntu = from_device.then(|| sw.ubuntu.value().cloned()).flatten().or(family.map(|f| f.ubuntu.clone()));
+    let ubuntu =
+        from_device.then(|| sw.ubuntu.value().cloned()).flatten().or(family.map(|f| f.ubuntu.clone()));
     let glibc = match (&a.glibc, &ubuntu) {
         (Some(v), _) => Some(parse_pair(v, "--glibc")?),
         (None, Some(u)) => Target::glibc_of(u, &ctx.knowledge.glibc),
@@ -214,10 +231,15 @@ fn run_wheels(g: &GlobalArgs, a: &FetchWheelsArgs) -> Result<ExitCode> {
     let target = Target { python, platform, glibc };
 
     let indexes: Vec<IndexSpec> = if !a.index.is_empty() {
-        a.index.iter().map(|u| IndexSpec { name: u.clone(), urls: vec![u.clone()], pure_only: false }).collect()
+        a.index
+            .iter()
+            .map(|u| IndexSpec { name: u.clone(), urls: vec![u.clone()], pure_only: false })
+            .collect()
     } else {
         let Some(fam) = family else {
-            bail!("cannot tell this machine's JetPack (no L4T release found): pass --l4t 36.4, or --index URL");
+            bail!(
+                "cannot tell this machine's JetPack (no L4T release found): pass --l4t 36.4, or --index URL"
+            );
         };
         let Some(name) = &fam.wheel_index else {
             bail!("JetPack {} has no wheel index in the tables: pass --index URL", fam.jetpack);
@@ -226,7 +248,8 @@ fn run_wheels(g: &GlobalArgs, a: &FetchWheelsArgs) -> Result<ExitCode> {
             .knowledge
             .wheel_index(name)
             .ok_or_else(|| anyhow!("wheel index `{name}` is not in the tables (checks/wheel_indexes.toml): add a [[wheel_index]] row or pass --index URL"))?;
-        let mut v = vec![IndexSpec { name: main.name.clone(), urls: main.urls.clone(), pure_only: main.pure_only }];
+        let mut v =
+            vec![IndexSpec { name: main.name.clone(), urls: main.urls.clone(), pure_only: main.pure_only }];
         if let Some(p) = ctx.knowledge.wheel_index("pypi") {
             v.push(IndexSpec { name: p.name.clone(), urls: p.urls.clone(), pure_only: p.pure_only });
         }
@@ -261,12 +284,18 @@ fn run_wheels(g: &GlobalArgs, a: &FetchWheelsArgs) -> Result<ExitCode> {
             plan.from_source().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
         );
         if g.format == Format::Json {
-            println!("{}", serde_json::to_string_pretty(&json!({"target": target_text, "indexes": indexes, "plan": plan, "downloaded": false}))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &json!({"target": target_text, "indexes": indexes, "plan": plan, "downloaded": false})
+                )?
+            );
         }
         return Ok(1);
     }
 
-    std::fs::create_dir_all(&a.output).with_context(|| format!("cannot create the wheelhouse {}", a.output.display()))?;
+    std::fs::create_dir_all(&a.output)
+        .with_context(|| format!("cannot create the wheelhouse {}", a.output.display()))?;
     let (pinned, failed) = wheels::download(&fetcher, &plan, &a.output, rep.as_ref());
     for (name, e) in &failed {
         eprintln!("error: {name}: {e}");
@@ -306,7 +335,11 @@ fn run_wheels(g: &GlobalArgs, a: &FetchWheelsArgs) -> Result<ExitCode> {
                     println!("not in the lock (pip would build them from source): {}", left_out.join(", "));
                 }
             } else {
-                println!("{} of {} wheels failed; no lock file written", failed.len(), pinned.len() + failed.len());
+                println!(
+                    "{} of {} wheels failed; no lock file written",
+                    failed.len(),
+                    pinned.len() + failed.len()
+                );
             }
         }
     }
@@ -314,7 +347,10 @@ fn run_wheels(g: &GlobalArgs, a: &FetchWheelsArgs) -> Result<ExitCode> {
 }
 
 fn render_plan(plan: &wheels::Plan, target: &str, indexes: &[IndexSpec]) -> String {
-    let mut s = format!("Plan for {target} (indexes: {})\n", indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "));
+    let mut s = format!(
+        "Plan for {target} (indexes: {})\n",
+        indexes.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+    );
     for item in &plan.items {
         let via = item.required_by.as_ref().map(|p| format!("  (for {p})")).unwrap_or_default();
         match &item.choice {
@@ -322,9 +358,15 @@ fn render_plan(plan: &wheels::Plan, target: &str, indexes: &[IndexSpec]) -> Stri
                 let hash = if sha256.is_some() { "" } else { "  [no published hash: pinned on download]" };
                 s.push_str(&format!("  {:<24} {filename}  from {index}{hash}{via}\n", item.name));
             }
-            Choice::Source { why, .. } => s.push_str(&format!("  {:<24} WARNING builds from source: {why}{via}\n", item.name)),
-            Choice::Missing { why } => s.push_str(&format!("  {:<24} WARNING not found: {why}{via}\n", item.name)),
-            Choice::LeftToPip { why } => s.push_str(&format!("  {:<24} left to pip: {why}{via}\n", item.name)),
+            Choice::Source { why, .. } => {
+                s.push_str(&format!("  {:<24} WARNING builds from source: {why}{via}\n", item.name))
+            }
+            Choice::Missing { why } => {
+                s.push_str(&format!("  {:<24} WARNING not found: {why}{via}\n", item.name))
+            }
+            Choice::LeftToPip { why } => {
+                s.push_str(&format!("  {:<24} left to pip: {why}{via}\n", item.name))
+            }
         }
     }
     for w in &plan.warnings {
@@ -333,7 +375,9 @@ fn render_plan(plan: &wheels::Plan, target: &str, indexes: &[IndexSpec]) -> Stri
     let missing = plan.missing().count();
     let source = plan.from_source().count() - missing;
     if source > 0 {
-        s.push_str(&format!("  {source} requirement(s) have no compatible wheel and would build from source\n"));
+        s.push_str(&format!(
+            "  {source} requirement(s) have no compatible wheel and would build from source\n"
+        ));
     }
     if missing > 0 {
         s.push_str(&format!("  {missing} requirement(s) were not found on any index\n"));

@@ -22,7 +22,8 @@ pub fn run(g: &GlobalArgs, args: &FixArgs) -> Result<ExitCode> {
             return refuse_not_root(g, "undo a fix (it restores files under /etc and restarts Docker)");
         }
         let progress = FixProgress::new(g.quiet || g.format == Format::Json);
-        let result = apply::undo(&ctx.host, Some(id.as_str()).filter(|s| !s.is_empty()), args.force, &progress);
+        let result =
+            apply::undo(&ctx.host, Some(id.as_str()).filter(|s| !s.is_empty()), args.force, &progress);
         progress.finish();
         return match result {
             Ok(a) => {
@@ -37,13 +38,17 @@ pub fn run(g: &GlobalArgs, args: &FixArgs) -> Result<ExitCode> {
     }
 
     let mut defs = Vec::new();
-    let wanted = args.gpu_runtime.then(|| "gpu-runtime".to_string()).into_iter().chain(args.ids.iter().cloned());
+    let wanted =
+        args.gpu_runtime.then(|| "gpu-runtime".to_string()).into_iter().chain(args.ids.iter().cloned());
     for id in wanted {
         match fixes::find(&id) {
             Some(d) if !defs.iter().any(|x: &&fixes::FixDef| x.id == d.id) => defs.push(d),
             Some(_) => {}
             None => {
-                let known: Vec<String> = fixes::registry().iter().map(|f| format!("{} ({})", f.id, f.repairs.join(", "))).collect();
+                let known: Vec<String> = fixes::registry()
+                    .iter()
+                    .map(|f| format!("{} ({})", f.id, f.repairs.join(", ")))
+                    .collect();
                 bail!("no fix for `{id}`; fixes and the check ids they repair: {}", known.join("; "));
             }
         }
@@ -76,7 +81,10 @@ pub fn run(g: &GlobalArgs, args: &FixArgs) -> Result<ExitCode> {
     }
 
     if needs_root && !is_root() {
-        return refuse_not_root(g, "apply these fixes (they edit files under /etc, run apt or usermod, and restart Docker)");
+        return refuse_not_root(
+            g,
+            "apply these fixes (they edit files under /etc, run apt or usermod, and restart Docker)",
+        );
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
@@ -107,7 +115,10 @@ pub fn run(g: &GlobalArgs, args: &FixArgs) -> Result<ExitCode> {
             }
             Err(e) => {
                 failed = true;
-                results.push((plan.fix.to_string(), Applied { fix: plan.fix.to_string(), error: Some(e.to_string()), ..Applied::default() }));
+                results.push((
+                    plan.fix.to_string(),
+                    Applied { fix: plan.fix.to_string(), error: Some(e.to_string()), ..Applied::default() },
+                ));
             }
         }
     }
@@ -130,8 +141,10 @@ fn refuse_not_root(g: &GlobalArgs, what: &str) -> Result<ExitCode> {
 pub fn diff(path: &str, before: Option<&[u8]>, after: &[u8]) -> String {
     let old = before.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
     let new = String::from_utf8_lossy(after).into_owned();
-    let (a, b) = (if before.is_some() { format!("a{path}") } else { "/dev/null".to_string() }, format!("b{path}"));
-    let mut text = similar::TextDiff::from_lines(&old, &new).unified_diff().context_radius(3).header(&a, &b).to_string();
+    let (a, b) =
+        (if before.is_some() { format!("a{path}") } else { "/dev/null".to_string() }, format!("b{path}"));
+    let mut text =
+        similar::TextDiff::from_lines(&old, &new).unified_diff().context_radius(3).header(&a, &b).to_string();
     if !old.is_empty() && !old.ends_with('\n') {
         text.push_str("\\ No newline at end of file\n");
     }
@@ -175,7 +188,11 @@ pub fn render_plans(plans: &[Plan]) -> String {
     out
 }
 
-fn plans_json(plans: &[Plan], refused: &[(&str, String)], results: &[(String, Applied)]) -> serde_json::Value {
+fn plans_json(
+    plans: &[Plan],
+    refused: &[(&str, String)],
+    results: &[(String, Applied)],
+) -> serde_json::Value {
     let mut fixes: Vec<serde_json::Value> = plans
         .iter()
         .map(|p| {
@@ -231,19 +248,17 @@ fn print_applied(g: &GlobalArgs, results: &[(String, Applied)], verb: &str) {
             (Some(e), false) => {
                 let _ = writeln!(out, "FAILED: {e}");
             }
-            (None, _) => {
-                match (&a.id, verb) {
-                    (Some(id), "applied") => {
-                        let _ = writeln!(out, "{}: done; undo with `sudo jetdoc fix --undo {id}`", a.fix);
-                    }
-                    (Some(id), _) => {
-                        let _ = writeln!(out, "{}: undid {id}", a.fix);
-                    }
-                    (None, _) => {
-                        let _ = writeln!(out, "{}: done", a.fix);
-                    }
+            (None, _) => match (&a.id, verb) {
+                (Some(id), "applied") => {
+                    let _ = writeln!(out, "{}: done; undo with `sudo jetdoc fix --undo {id}`", a.fix);
                 }
-            }
+                (Some(id), _) => {
+                    let _ = writeln!(out, "{}: undid {id}", a.fix);
+                }
+                (None, _) => {
+                    let _ = writeln!(out, "{}: done", a.fix);
+                }
+            },
         }
     }
     print!("{out}");

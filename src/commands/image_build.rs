@@ -11,8 +11,8 @@ use super::{build_context, use_color, ExitCode};
 use crate::cli::{Format, GlobalArgs, ImageBuildArgs, ImageDoctorArgs, ImageFlattenArgs};
 use crate::container::budget::Verdict;
 use crate::container::build::{docker_build, BuildRequest, Built};
-use crate::container::doctor::{self, DoctorOptions};
 use crate::container::dockerfile::{self, BuildInput};
+use crate::container::doctor::{self, DoctorOptions};
 use crate::container::image_config::{self, ImageInspect, InspectError};
 use crate::host::Host;
 use crate::provision::Profile;
@@ -27,7 +27,8 @@ fn note(g: &GlobalArgs, msg: &str) {
 
 fn warn(g: &GlobalArgs, msg: &str) {
     let color = use_color(g.color, console::Term::stderr().is_term());
-    let prefix = if color { console::style("warning:").yellow().bold().to_string() } else { "warning:".into() };
+    let prefix =
+        if color { console::style("warning:").yellow().bold().to_string() } else { "warning:".into() };
     eprintln!("{prefix} {msg}");
 }
 
@@ -72,7 +73,8 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
     let dockerfile_path = match &a.emit_dockerfile {
         Some(p) if p.as_os_str() != "-" => {
-            std::fs::write(p, &generated.dockerfile).with_context(|| format!("cannot write the Dockerfile to {}", p.display()))?;
+            std::fs::write(p, &generated.dockerfile)
+                .with_context(|| format!("cannot write the Dockerfile to {}", p.display()))?;
             note(g, &format!("Dockerfile written to {}", p.display()));
             p.clone()
         }
@@ -100,9 +102,19 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
 
     let context = a.context.clone().unwrap_or_else(|| profile.default_context());
     if !context.is_dir() {
-        bail!("build context {} is not a directory: pass --context DIR holding the profile's files", context.display());
+        bail!(
+            "build context {} is not a directory: pass --context DIR holding the profile's files",
+            context.display()
+        );
     }
-    let req = BuildRequest { dockerfile: &dockerfile_path, context: &context, tags: &a.tags, builder: a.builder, network: a.network.as_deref(), no_cache: a.no_cache };
+    let req = BuildRequest {
+        dockerfile: &dockerfile_path,
+        context: &context,
+        tags: &a.tags,
+        builder: a.builder,
+        network: a.network.as_deref(),
+        no_cache: a.no_cache,
+    };
     let Some((built, result, seconds)) = build_and_inspect(g, &host, &req, tmp)? else { return Ok(1) };
     if g.format == Format::Json {
         print_json(&json!({
@@ -179,14 +191,22 @@ pub fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
         Some(p) if p.as_os_str() != "-" => p.clone(),
         _ => ctx.path().join("Dockerfile"),
     };
-    std::fs::write(&path, &text).with_context(|| format!("cannot write the Dockerfile to {}", path.display()))?;
+    std::fs::write(&path, &text)
+        .with_context(|| format!("cannot write the Dockerfile to {}", path.display()))?;
     if a.emit_dockerfile.as_deref() == Some(Path::new("-")) {
         std::io::stdout().lock().write_all(text.as_bytes())?;
     }
     // The context is an empty directory: everything comes from the base image.
     let empty = ctx.path().join("context");
     std::fs::create_dir_all(&empty)?;
-    let req = BuildRequest { dockerfile: &path, context: &empty, tags: &a.tags, builder: a.builder, network: None, no_cache: a.no_cache };
+    let req = BuildRequest {
+        dockerfile: &path,
+        context: &empty,
+        tags: &a.tags,
+        builder: a.builder,
+        network: None,
+        no_cache: a.no_cache,
+    };
     let Some((built, result, seconds)) = build_and_inspect(g, &host, &req, ctx)? else { return Ok(1) };
     if g.format == Format::Json {
         print_json(&json!({
@@ -195,7 +215,14 @@ pub fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
             "dropped": drop,
         }))?;
     } else {
-        println!("flattened {} ({} layers) to {} ({} layer, {:.1}s)", a.image, base.layer_count(), a.tags.join(", "), result.layer_count(), seconds);
+        println!(
+            "flattened {} ({} layers) to {} ({} layer, {:.1}s)",
+            a.image,
+            base.layer_count(),
+            a.tags.join(", "),
+            result.layer_count(),
+            seconds
+        );
     }
     Ok(0)
 }
@@ -209,7 +236,13 @@ pub fn doctor(g: &GlobalArgs, a: &ImageDoctorArgs) -> Result<ExitCode> {
     }
     let color = use_color(g.color, console::Term::stdout().is_term());
     let mut out = String::new();
-    out.push_str(&format!("{} ({}, {}, {} layers)\n", report.image, short_id(&report.id), report.platform, report.layers));
+    out.push_str(&format!(
+        "{} ({}, {}, {} layers)\n",
+        report.image,
+        short_id(&report.id),
+        report.platform,
+        report.layers
+    ));
     for c in &report.checks {
         if g.quiet && matches!(c.status, Status::Pass | Status::Info | Status::Skip) {
             continue;

@@ -33,7 +33,9 @@ pub fn run(g: &GlobalArgs, args: &ImageSelectArgs) -> Result<ExitCode> {
     let selection = selection.context("choosing an image")?;
     let text = match g.format {
         Format::Json => serde_json::to_string_pretty(&selection)? + "\n",
-        Format::Human => render(&selection, args.explain, use_color(g.color, console::Term::stdout().is_term())),
+        Format::Human => {
+            render(&selection, args.explain, use_color(g.color, console::Term::stdout().is_term()))
+        }
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(if selection.succeeded() { 0 } else { 1 })
@@ -68,7 +70,9 @@ fn render(s: &Selection, explain: bool, color: bool) -> String {
     };
     let _ = writeln!(out, "\nchosen   {action}: {}", s.chosen.reason);
     if !explain {
-        if let Some(c) = s.candidates.iter().find(|c| Some(&c.reference) == s.chosen.reference.as_ref() && c.accepted) {
+        if let Some(c) =
+            s.candidates.iter().find(|c| Some(&c.reference) == s.chosen.reference.as_ref() && c.accepted)
+        {
             for w in &c.warnings {
                 let _ = writeln!(out, "{} {w}", paint("warning:", |t| t.yellow()));
             }
@@ -76,12 +80,19 @@ fn render(s: &Selection, explain: bool, color: bool) -> String {
     }
     let rejected = s.candidates.iter().filter(|c| !c.accepted && c.decided_on != "not-queried").count();
     if !explain && rejected > 0 {
-        let _ = writeln!(out, "         {rejected} candidate(s) rejected: --explain lists each with its rule");
+        let _ =
+            writeln!(out, "         {rejected} candidate(s) rejected: --explain lists each with its rule");
     }
     if let Some(p) = &s.pull {
         match (&p.error, &p.recheck) {
             (Some(e), _) => {
-                let _ = writeln!(out, "{}   {} ({}): {e}", paint("pull", |t| t.red().bold()), p.reference, p.platform);
+                let _ = writeln!(
+                    out,
+                    "{}   {} ({}): {e}",
+                    paint("pull", |t| t.red().bold()),
+                    p.reference,
+                    p.platform
+                );
             }
             (None, Some(c)) if c.accepted => {
                 let _ = writeln!(
@@ -93,7 +104,14 @@ fn render(s: &Selection, explain: bool, color: bool) -> String {
                 );
             }
             (None, Some(c)) => {
-                let _ = writeln!(out, "{} {} ({}): the pulled image fails {}", paint("pulled", |t| t.red().bold()), p.reference, p.platform, c.summary());
+                let _ = writeln!(
+                    out,
+                    "{} {} ({}): the pulled image fails {}",
+                    paint("pulled", |t| t.red().bold()),
+                    p.reference,
+                    p.platform,
+                    c.summary()
+                );
             }
             (None, None) => {}
         }

@@ -2,10 +2,10 @@
 //! errors into messages. Core modules never print.
 
 pub mod check;
+pub mod fetch;
+pub mod fix;
 pub mod image_build;
 pub mod image_select;
-pub mod fix;
-pub mod fetch;
 pub mod reporters;
 
 use anyhow::{anyhow, Context as _, Result};
@@ -44,13 +44,15 @@ fn build_host(g: &GlobalArgs) -> Result<Host> {
     };
     Host::with_root(&root, runner, env)
         .map_err(|a| anyhow!("--root {}: {}", root.display(), a.reason))
-        .context("pass the directory where the device's root filesystem is mounted (it must contain etc/, usr/, ...)")
+        .context(
+        "pass the directory where the device's root filesystem is mounted (it must contain etc/, usr/, ...)",
+    )
 }
 
 pub fn use_color(choice: ColorChoice, stream_is_tty: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => stream_is_tty && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty()),
+        ColorChoice::Auto => stream_is_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     }
 }

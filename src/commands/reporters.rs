@@ -59,7 +59,11 @@ impl SelectReporter for SelectProgress {
             return;
         }
         let bar = ProgressBar::with_draw_target(layers.map(|n| n as u64), ProgressDrawTarget::stderr());
-        let template = if layers.is_some() { "{spinner} pulling {prefix} [{bar:30}] {pos}/{len} layers  {msg}" } else { "{spinner} pulling {prefix} {pos} layers  {msg}" };
+        let template = if layers.is_some() {
+            "{spinner} pulling {prefix} [{bar:30}] {pos}/{len} layers  {msg}"
+        } else {
+            "{spinner} pulling {prefix} {pos} layers  {msg}"
+        };
         bar.set_style(ProgressStyle::with_template(template).expect("template").progress_chars("=> "));
         bar.set_prefix(reference.to_string());
         bar.enable_steady_tick(Duration::from_millis(100));
@@ -97,7 +101,10 @@ pub struct TerminalBuildReporter {
 impl TerminalBuildReporter {
     pub fn new(verbose: bool, quiet: bool) -> TerminalBuildReporter {
         let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
-        bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed}] {prefix} {wide_msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed}] {prefix} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         bar.enable_steady_tick(Duration::from_millis(120));
         TerminalBuildReporter { bar, verbose }
     }
@@ -140,7 +147,10 @@ impl FixProgress {
         let tty = console::Term::stderr().is_term();
         let bar = (tty && !quiet).then(|| {
             let b = ProgressBar::new_spinner();
-            b.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             b.enable_steady_tick(Duration::from_millis(100));
             b
         });
@@ -257,7 +267,8 @@ impl Reporter for Lines {
             return;
         }
         let size = total.map(|t| format!(" ({})", HumanBytes(t))).unwrap_or_default();
-        let resume = if already > 0 { format!(", resuming at {}", HumanBytes(already)) } else { String::new() };
+        let resume =
+            if already > 0 { format!(", resuming at {}", HumanBytes(already)) } else { String::new() };
         eprintln!("downloading {name}{size}{resume}");
     }
 
@@ -271,7 +282,11 @@ impl Reporter for Lines {
             Finish::Cached if !self.quiet => eprintln!("cached      {name}"),
             Finish::Downloaded { bytes } if !self.quiet => {
                 let secs = t0.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0).max(1e-3);
-                eprintln!("downloaded  {name} ({} in {secs:.1}s, {}/s)", HumanBytes(*bytes), HumanBytes((*bytes as f64 / secs) as u64));
+                eprintln!(
+                    "downloaded  {name} ({} in {secs:.1}s, {}/s)",
+                    HumanBytes(*bytes),
+                    HumanBytes((*bytes as f64 / secs) as u64)
+                );
             }
             Finish::Failed(_) => eprintln!("failed      {name}"),
             _ => {}

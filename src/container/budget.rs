@@ -51,7 +51,11 @@ pub fn plan(base: usize, added: usize, force_flatten: bool) -> Budget {
     } else if total >= WARN_FROM {
         (Verdict::Warn, total, format!("{base} base layers + {added} new = {total} of Docker's {DAEMON_LIMIT}: close to the limit, later builds on this image may need `jetdoc image flatten`"))
     } else {
-        (Verdict::Fits, total, format!("{base} base layers + {added} new = {total} of Docker's {DAEMON_LIMIT}"))
+        (
+            Verdict::Fits,
+            total,
+            format!("{base} base layers + {added} new = {total} of Docker's {DAEMON_LIMIT}"),
+        )
     };
     Budget { limit: DAEMON_LIMIT, base_layers: base, added_layers: added, result_layers, verdict, reason }
 }

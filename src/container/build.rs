@@ -83,7 +83,9 @@ pub fn docker_build(req: &BuildRequest, reporter: &dyn BuildReporter) -> Result<
     let iid_dir = tempfile::tempdir().map_err(BuildError::Spawn)?;
     let iidfile: PathBuf = iid_dir.path().join("iid");
     let mut args: Vec<String> = match builder {
-        BuilderKind::Buildkit => vec!["buildx".into(), "build".into(), "--load".into(), "--progress=plain".into()],
+        BuilderKind::Buildkit => {
+            vec!["buildx".into(), "build".into(), "--load".into(), "--progress=plain".into()]
+        }
         _ => vec!["build".into()],
     };
     args.push("-f".into());
@@ -130,15 +132,26 @@ pub fn docker_build(req: &BuildRequest, reporter: &dyn BuildReporter) -> Result<
             tail.remove(0);
         }
     }
-    let status = reader.try_wait().map_err(BuildError::Spawn)?.map(|o| o.status.code().unwrap_or(-1)).unwrap_or(-1);
+    let status =
+        reader.try_wait().map_err(BuildError::Spawn)?.map(|o| o.status.code().unwrap_or(-1)).unwrap_or(-1);
     if status != 0 {
-        let last = tail.iter().rev().find(|l| !l.trim().is_empty() && !l.contains("DEPRECATED")).cloned().unwrap_or_default();
+        let last = tail
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty() && !l.contains("DEPRECATED"))
+            .cloned()
+            .unwrap_or_default();
         let advice = if tail.iter().any(|l| l.contains("max depth exceeded")) {
             "\nthe image passed Docker's 125-layer limit: build with `jetdoc image build` (it flattens the base when needed) or flatten the base first with `jetdoc image flatten`".to_string()
         } else {
             String::new()
         };
-        return Err(BuildError::Failed { code: status, last, advice, dockerfile: req.dockerfile.display().to_string() });
+        return Err(BuildError::Failed {
+            code: status,
+            last,
+            advice,
+            dockerfile: req.dockerfile.display().to_string(),
+        });
     }
     let id = std::fs::read_to_string(&iidfile).map(|s| s.trim().to_string()).unwrap_or_default();
     if id.is_empty() {

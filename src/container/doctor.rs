@@ -7,9 +7,9 @@ use super::budget::{DAEMON_LIMIT, WARN_FROM};
 use super::dockerfile::labels;
 use super::image_config::{self, ImageInspect, InspectError};
 use super::layers::{self, LayerError, SaveScan, ZeroByteFile};
+use crate::container::rules;
 use crate::context::Context;
 use crate::facts::{cuda_version, nv_tegra_release};
-use crate::container::rules;
 use crate::knowledge::L4tVersion;
 use crate::probes::{storage, Docker, Identity, Software};
 use crate::report::{Area, CheckResult, Status};
@@ -83,24 +83,41 @@ pub fn diagnose(ctx: &Context, image: &str, inspect: &ImageInspect, scan: Option
         check(
             "image.layers",
             Status::Fail,
-            format!("{n} filesystem layers: a build on it fails with \"max depth exceeded\" at {DAEMON_LIMIT}"),
+            format!(
+                "{n} filesystem layers: a build on it fails with \"max depth exceeded\" at {DAEMON_LIMIT}"
+            ),
             vec![
                 "`jetdoc image build` flattens such a base automatically".into(),
                 format!("or flatten it once, keeping its config: `{flatten}`"),
             ],
         )
     } else if n >= WARN_FROM {
-        check("image.layers", Status::Warn, format!("{n} filesystem layers of Docker's {DAEMON_LIMIT}: few builds fit on top"), vec![format!("flatten it: `{flatten}`")])
+        check(
+            "image.layers",
+            Status::Warn,
+            format!("{n} filesystem layers of Docker's {DAEMON_LIMIT}: few builds fit on top"),
+            vec![format!("flatten it: `{flatten}`")],
+        )
     } else {
-        check("image.layers", Status::Pass, format!("{n} filesystem layers of Docker's {DAEMON_LIMIT}"), vec![])
+        check(
+            "image.layers",
+            Status::Pass,
+            format!("{n} filesystem layers of Docker's {DAEMON_LIMIT}"),
+            vec![],
+        )
     });
 
     checks.push(match identity.arch.as_deref() {
-        Some(host) if host == inspect.architecture => check("image.arch", Status::Pass, format!("{} matches the host", inspect.platform()), vec![]),
+        Some(host) if host == inspect.architecture => {
+            check("image.arch", Status::Pass, format!("{} matches the host", inspect.platform()), vec![])
+        }
         Some(host) => check(
             "image.arch",
             Status::Fail,
-            format!("image is {} but the host is {host}: it runs only under emulation, if at all", inspect.platform()),
+            format!(
+                "image is {} but the host is {host}: it runs only under emulation, if at all",
+                inspect.platform()
+            ),
             vec![format!("use the linux/{host} variant: `docker pull --platform linux/{host} {image}`")],
         ),
         None => check("image.arch", Status::Skip, "host architecture unknown".into(), vec![]),
@@ -193,7 +210,12 @@ fn image_cuda(inspect: &ImageInspect, scan: Option<&SaveScan>) -> Option<(String
 fn disk_check(ctx: &Context, size: u64) -> CheckResult {
     let docker = ctx.get::<Docker>();
     let Some(info) = docker.daemon.info() else {
-        return check("image.disk", Status::Skip, "Docker's root dir unknown: the daemon did not answer `docker info`".into(), vec![]);
+        return check(
+            "image.disk",
+            Status::Skip,
+            "Docker's root dir unknown: the daemon did not answer `docker info`".into(),
+            vec![],
+        );
     };
     let dir = &info.docker_root_dir;
     let space = storage::free_space(&ctx.host, dir);
@@ -210,7 +232,12 @@ fn disk_check(ctx: &Context, size: u64) -> CheckResult {
             vec!["free space (`docker system prune`), or move Docker's data-root to a larger disk (`data-root` in /etc/docker/daemon.json)".into()],
         )
     } else {
-        check("image.disk", Status::Pass, format!("image is {}, {} free on Docker's root {dir}", gib(size), gib(free)), vec![])
+        check(
+            "image.disk",
+            Status::Pass,
+            format!("image is {}, {} free on Docker's root {dir}", gib(size), gib(free)),
+            vec![],
+        )
     }
 }
 

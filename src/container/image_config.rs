@@ -131,8 +131,8 @@ impl ImageInspect {
 
 /// Parses the JSON array `docker image inspect` prints; the first entry is the image.
 pub fn parse(json: &str, image: &str) -> Result<ImageInspect, InspectError> {
-    let all: Vec<ImageInspect> =
-        serde_json::from_str(json).map_err(|e| InspectError::Malformed { image: image.to_string(), error: e.to_string() })?;
+    let all: Vec<ImageInspect> = serde_json::from_str(json)
+        .map_err(|e| InspectError::Malformed { image: image.to_string(), error: e.to_string() })?;
     all.into_iter().next().ok_or_else(|| InspectError::NotFound { image: image.to_string() })
 }
 

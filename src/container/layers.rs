@@ -52,11 +52,21 @@ struct ManifestEntry {
 
 #[derive(Debug, Clone)]
 enum Record {
-    File { path: String, size: u64, content: Option<String> },
+    File {
+        path: String,
+        size: u64,
+        content: Option<String>,
+    },
     /// Anything else at a watched path (symlink, directory, hard link): not a placeholder.
-    Other { path: String },
-    Whiteout { path: String },
-    Opaque { dir: String },
+    Other {
+        path: String,
+    },
+    Whiteout {
+        path: String,
+    },
+    Opaque {
+        dir: String,
+    },
 }
 
 /// Small text files worth keeping.
@@ -101,8 +111,10 @@ pub fn scan_save<R: Read>(reader: R) -> Result<SaveScan, LayerError> {
         blobs.insert(name, records);
     }
     let manifest = manifest.ok_or(LayerError::NoManifest)?;
-    let entries: Vec<ManifestEntry> = serde_json::from_str(&manifest).map_err(|e| LayerError::BadManifest(e.to_string()))?;
-    let layers = entries.into_iter().next().ok_or_else(|| LayerError::BadManifest("no image in it".into()))?.layers;
+    let entries: Vec<ManifestEntry> =
+        serde_json::from_str(&manifest).map_err(|e| LayerError::BadManifest(e.to_string()))?;
+    let layers =
+        entries.into_iter().next().ok_or_else(|| LayerError::BadManifest("no image in it".into()))?.layers;
     resolve(&layers, &blobs)
 }
 
@@ -162,7 +174,10 @@ fn normalize(p: &str) -> String {
 }
 
 fn is_kept_text(path: &str) -> bool {
-    path == "etc/nv_tegra_release" || (path.starts_with("usr/local/cuda") && path.ends_with("/version.json") && path.matches('/').count() == 3)
+    path == "etc/nv_tegra_release"
+        || (path.starts_with("usr/local/cuda")
+            && path.ends_with("/version.json")
+            && path.matches('/').count() == 3)
 }
 
 /// Paths where the NVIDIA runtime's CSV mounts land (container-runtime facts §10) and where a
@@ -174,7 +189,17 @@ pub fn is_nvidia_path(path: &str) -> bool {
         "usr/lib/aarch64-linux-gnu/tegra-egl/",
         "lib/firmware/tegra",
     ];
-    const LIB_PREFIXES: &[&str] = &["libcuda", "libnvinfer", "libnvonnxparser", "libcudnn", "libcublas", "libnvrm", "libnvidia", "libnvcuvid", "libnvos"];
+    const LIB_PREFIXES: &[&str] = &[
+        "libcuda",
+        "libnvinfer",
+        "libnvonnxparser",
+        "libcudnn",
+        "libcublas",
+        "libnvrm",
+        "libnvidia",
+        "libnvcuvid",
+        "libnvos",
+    ];
     const TOOLS: &[&str] = &["usr/sbin/nvidia-smi", "usr/bin/nvidia-smi", "usr/bin/tegrastats"];
     if DIRS.iter().any(|d| path.starts_with(d)) || TOOLS.contains(&path) {
         return true;
@@ -193,7 +218,8 @@ pub fn is_nvidia_path(path: &str) -> bool {
         }
     }
     // Any zero-byte shared object under the library trees is wrong.
-    (path.starts_with("usr/lib/") || path.starts_with("lib/") || path.starts_with("usr/local/")) && is_shared_object(name)
+    (path.starts_with("usr/lib/") || path.starts_with("lib/") || path.starts_with("usr/local/"))
+        && is_shared_object(name)
 }
 
 fn is_shared_object(name: &str) -> bool {
@@ -213,7 +239,8 @@ struct Live {
 fn resolve(layers: &[String], blobs: &HashMap<String, Vec<Record>>) -> Result<SaveScan, LayerError> {
     let mut fs: BTreeMap<String, Live> = BTreeMap::new();
     for (i, blob) in layers.iter().enumerate() {
-        let records = blobs.get(blob.trim_start_matches("./")).ok_or_else(|| LayerError::MissingLayer(blob.clone()))?;
+        let records =
+            blobs.get(blob.trim_start_matches("./")).ok_or_else(|| LayerError::MissingLayer(blob.clone()))?;
         for r in records {
             match r {
                 Record::Whiteout { path } => remove_tree(&mut fs, path),
@@ -226,7 +253,10 @@ fn resolve(layers: &[String], blobs: &HashMap<String, Vec<Record>>) -> Result<Sa
                 Record::File { path, size, content } => {
                     // A file replacing a directory hides everything under it.
                     remove_children(&mut fs, path);
-                    fs.insert(path.clone(), Live { size: *size, regular: true, layer: i + 1, content: content.clone() });
+                    fs.insert(
+                        path.clone(),
+                        Live { size: *size, regular: true, layer: i + 1, content: content.clone() },
+                    );
                 }
                 Record::Other { path } => {
                     fs.insert(path.clone(), Live { size: 0, regular: false, layer: i + 1, content: None });
@@ -238,7 +268,11 @@ fn resolve(layers: &[String], blobs: &HashMap<String, Vec<Record>>) -> Result<Sa
     let mut scan = SaveScan { layers: layers.len(), ..Default::default() };
     for (path, live) in &fs {
         if live.regular && live.size == 0 && is_nvidia_path(path) {
-            scan.zero_byte.push(ZeroByteFile { path: format!("/{path}"), layer: live.layer, layer_blob: layers[live.layer - 1].clone() });
+            scan.zero_byte.push(ZeroByteFile {
+                path: format!("/{path}"),
+                layer: live.layer,
+                layer_blob: layers[live.layer - 1].clone(),
+            });
         }
         if let Some(text) = &live.content {
             if path == "etc/nv_tegra_release" {
@@ -258,7 +292,11 @@ fn remove_tree(fs: &mut BTreeMap<String, Live>, path: &str) {
 
 fn remove_children(fs: &mut BTreeMap<String, Live>, dir: &str) {
     let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
-    let doomed: Vec<String> = fs.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)).map(|(k, _)| k.clone()).collect();
+    let doomed: Vec<String> = fs
+        .range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .map(|(k, _)| k.clone())
+        .collect();
     for k in doomed {
         fs.remove(&k);
     }
@@ -333,7 +371,13 @@ mod tests {
         ]);
         let scan = scan_save(Cursor::new(save(&[l1, l2], true))).unwrap();
         let paths: Vec<(&str, usize)> = scan.zero_byte.iter().map(|z| (z.path.as_str(), z.layer)).collect();
-        assert_eq!(paths, vec![("/usr/lib/aarch64-linux-gnu/nvidia/libcuda.so.1.1", 1), ("/usr/lib/aarch64-linux-gnu/tegra/libnvrm_gpu.so", 1)]);
+        assert_eq!(
+            paths,
+            vec![
+                ("/usr/lib/aarch64-linux-gnu/nvidia/libcuda.so.1.1", 1),
+                ("/usr/lib/aarch64-linux-gnu/tegra/libnvrm_gpu.so", 1)
+            ]
+        );
         assert_eq!(scan.layers, 2);
         assert!(scan.nv_tegra_release.unwrap().contains("R36"));
     }
@@ -341,7 +385,10 @@ mod tests {
     #[test]
     fn opaque_directories_hide_lower_layers() {
         let l1 = layer(&[("usr/lib/aarch64-linux-gnu/nvidia/libcuda.so.1.1", b"")]);
-        let l2 = layer(&[("usr/lib/aarch64-linux-gnu/nvidia/.wh..wh..opq", b""), ("usr/lib/aarch64-linux-gnu/nvidia/libnew.so", b"x")]);
+        let l2 = layer(&[
+            ("usr/lib/aarch64-linux-gnu/nvidia/.wh..wh..opq", b""),
+            ("usr/lib/aarch64-linux-gnu/nvidia/libnew.so", b"x"),
+        ]);
         let scan = scan_save(Cursor::new(save(&[l1, l2], false))).unwrap();
         assert!(scan.zero_byte.is_empty(), "{:?}", scan.zero_byte);
     }

@@ -77,15 +77,27 @@ impl Reference {
             }
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
-        let registry = if registry == "docker.io" || registry == "index.docker.io" { DOCKER_HUB.to_string() } else { registry };
-        let repository = if registry == DOCKER_HUB && !repository.contains('/') { format!("library/{repository}") } else { repository };
+        let registry = if registry == "docker.io" || registry == "index.docker.io" {
+            DOCKER_HUB.to_string()
+        } else {
+            registry
+        };
+        let repository = if registry == DOCKER_HUB && !repository.contains('/') {
+            format!("library/{repository}")
+        } else {
+            repository
+        };
         if repository.is_empty()
             || !repository.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c))
         {
             return Err(bad("the repository must be lowercase letters, digits and . _ - /"));
         }
         let tag = match tag {
-            Some(t) if t.is_empty() || t.len() > 128 || !t.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) => {
+            Some(t)
+                if t.is_empty()
+                    || t.len() > 128
+                    || !t.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) =>
+            {
                 return Err(bad("a tag is up to 128 letters, digits, . _ -"))
             }
             Some(t) => Some(t.to_string()),
@@ -102,8 +114,16 @@ impl Reference {
 
     /// Loopback registries speak plain HTTP (Docker trusts 127.0.0.0/8 as insecure by default).
     pub fn is_loopback(&self) -> bool {
-        let host = self.registry.rsplit_once(':').map_or(self.registry.as_str(), |(h, p)| if p.chars().all(|c| c.is_ascii_digit()) { h } else { self.registry.as_str() });
-        host == "localhost" || host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        let host = self.registry.rsplit_once(':').map_or(self.registry.as_str(), |(h, p)| {
+            if p.chars().all(|c| c.is_ascii_digit()) {
+                h
+            } else {
+                self.registry.as_str()
+            }
+        });
+        host == "localhost"
+            || host == "[::1]"
+            || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
     }
 
     pub fn base_url(&self) -> String {
@@ -252,13 +272,18 @@ impl Credentials {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credentials::default()),
             Err(e) => return Err(RegistryError::Config { path: shown, message: e.to_string() }),
         };
-        let file: DockerConfigFile =
-            serde_json::from_str(&text).map_err(|e| RegistryError::Config { path: shown.clone(), message: format!("not valid JSON: {e}") })?;
+        let file: DockerConfigFile = serde_json::from_str(&text).map_err(|e| RegistryError::Config {
+            path: shown.clone(),
+            message: format!("not valid JSON: {e}"),
+        })?;
         let mut by_registry = HashMap::new();
         for (key, entry) in file.auths {
             let pair = match (entry.auth, entry.username, entry.password) {
                 (Some(auth), _, _) if !auth.is_empty() => {
-                    let decoded = base64::engine::general_purpose::STANDARD.decode(auth.trim()).ok().and_then(|b| String::from_utf8(b).ok());
+                    let decoded = base64::engine::general_purpose::STANDARD
+                        .decode(auth.trim())
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok());
                     match decoded.as_deref().and_then(|d| d.split_once(':')) {
                         Some((u, p)) => (u.to_string(), p.to_string()),
                         // Name the registry only: the value is a secret.
@@ -284,7 +309,8 @@ impl Credentials {
     }
 
     pub fn from_pairs(pairs: &[(&str, &str, &str)]) -> Credentials {
-        let by_registry = pairs.iter().map(|(r, u, p)| (normalise_auth_key(r), (u.to_string(), p.to_string()))).collect();
+        let by_registry =
+            pairs.iter().map(|(r, u, p)| (normalise_auth_key(r), (u.to_string(), p.to_string()))).collect();
         Credentials { by_registry, source: None, helpers: Vec::new() }
     }
 
@@ -326,7 +352,8 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
         while chars.peek().is_some_and(|c| c.is_whitespace() || *c == ',') {
             chars.next();
         }
-        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',' && !c.is_whitespace())).collect();
+        let key: String =
+            std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',' && !c.is_whitespace())).collect();
         if key.is_empty() {
             break;
         }
@@ -349,7 +376,8 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
                 }
             }
         } else {
-            value = std::iter::from_fn(|| chars.next_if(|c| *c != ',')).collect::<String>().trim().to_string();
+            value =
+                std::iter::from_fn(|| chars.next_if(|c| *c != ',')).collect::<String>().trim().to_string();
         }
         params.insert(key.to_ascii_lowercase(), value);
     }
@@ -452,13 +480,18 @@ impl RegistryClient {
         let object = head_digest.clone().unwrap_or_else(|| r.object().to_string());
         let top = self.get(r, &format!("manifests/{object}"), Some(ACCEPT_MANIFESTS))?;
         limit = rate_limit(&top.headers).or(limit);
-        let digest = header(&top.headers, "docker-content-digest").or(head_digest).unwrap_or_else(|| sha256_digest(&top.body));
+        let digest = header(&top.headers, "docker-content-digest")
+            .or(head_digest)
+            .unwrap_or_else(|| sha256_digest(&top.body));
         let doc: ManifestDoc = parse_json(&top)?;
-        let media_type = doc.media_type.clone().or_else(|| header(&top.headers, "content-type")).unwrap_or_default();
+        let media_type =
+            doc.media_type.clone().or_else(|| header(&top.headers, "content-type")).unwrap_or_default();
         if doc.schema_version == 1 || media_type.contains("prettyjws") {
             return Err(RegistryError::BadDocument {
                 url: top.url,
-                message: "a schema 1 manifest: Docker no longer pulls these; ask the publisher for a current one".into(),
+                message:
+                    "a schema 1 manifest: Docker no longer pulls these; ask the publisher for a current one"
+                        .into(),
             });
         }
 
@@ -479,10 +512,19 @@ impl RegistryClient {
                         platforms.iter().map(Platform::to_string).collect::<Vec<_>>().join(", ")
                     },
                 })?;
-                let accept = if chosen.media_type.is_empty() { ACCEPT_MANIFESTS.to_string() } else { chosen.media_type.clone() };
+                let accept = if chosen.media_type.is_empty() {
+                    ACCEPT_MANIFESTS.to_string()
+                } else {
+                    chosen.media_type.clone()
+                };
                 let fetched = self.get(r, &format!("manifests/{}", chosen.digest), Some(&accept))?;
                 let m: ManifestDoc = parse_json(&fetched)?;
-                (m, chosen.digest.clone(), chosen.platform.clone(), platforms.iter().map(Platform::to_string).collect())
+                (
+                    m,
+                    chosen.digest.clone(),
+                    chosen.platform.clone(),
+                    platforms.iter().map(Platform::to_string).collect(),
+                )
             }
             None => (doc, digest.clone(), None, Vec::new()),
         };
@@ -504,7 +546,11 @@ impl RegistryClient {
             diff_ids: cfg.rootfs.map(|r| r.diff_ids.len()).unwrap_or(0),
         };
         let platform = platform.or_else(|| {
-            Some(Platform { os: config.os.clone()?, architecture: config.architecture.clone()?, variant: config.variant.clone() })
+            Some(Platform {
+                os: config.os.clone()?,
+                architecture: config.architecture.clone()?,
+                variant: config.variant.clone(),
+            })
         });
         Ok(RemoteImage {
             reference: r.to_string(),
@@ -525,14 +571,26 @@ impl RegistryClient {
         let resp = self.send(r, reqwest::Method::GET, &url, accept)?;
         let headers = resp.headers().clone();
         if resp.content_length().is_some_and(|n| n > MAX_DOCUMENT_BYTES) {
-            return Err(RegistryError::BadDocument { url, message: format!("larger than {MAX_DOCUMENT_BYTES} bytes: not a manifest or config") });
+            return Err(RegistryError::BadDocument {
+                url,
+                message: format!("larger than {MAX_DOCUMENT_BYTES} bytes: not a manifest or config"),
+            });
         }
-        let body = resp.bytes().map_err(|e| RegistryError::Http { url: url.clone(), message: e.to_string() })?.to_vec();
+        let body = resp
+            .bytes()
+            .map_err(|e| RegistryError::Http { url: url.clone(), message: e.to_string() })?
+            .to_vec();
         Ok(Fetched { body, headers, url })
     }
 
     /// Sends a request, answering one auth challenge if the registry asks.
-    fn send(&mut self, r: &Reference, method: reqwest::Method, url: &str, accept: Option<&str>) -> Result<Response, RegistryError> {
+    fn send(
+        &mut self,
+        r: &Reference,
+        method: reqwest::Method,
+        url: &str,
+        accept: Option<&str>,
+    ) -> Result<Response, RegistryError> {
         let build = |client: &Client, auth: Option<&str>| {
             let mut req = client.request(method.clone(), url);
             if let Some(a) = accept {
@@ -546,7 +604,8 @@ impl RegistryClient {
         let cached = self.tokens.get(&token_key_for(r)).cloned();
         let first = build(&self.http, cached.as_deref()).send().map_err(|e| http_error(url, e))?;
         let resp = if first.status() == StatusCode::UNAUTHORIZED {
-            let challenge = first.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).and_then(parse_challenge);
+            let challenge =
+                first.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).and_then(parse_challenge);
             let auth = self.answer(r, url, challenge)?;
             build(&self.http, Some(&auth)).send().map_err(|e| http_error(url, e))?
         } else {
@@ -555,27 +614,48 @@ impl RegistryClient {
         match resp.status() {
             s if s.is_success() => Ok(resp),
             StatusCode::NOT_FOUND => Err(RegistryError::NotFound { url: url.to_string() }),
-            s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
-                Err(RegistryError::Unauthorized { url: url.to_string(), status: s.as_u16(), hint: self.login_hint(r, true) })
-            }
+            s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => Err(RegistryError::Unauthorized {
+                url: url.to_string(),
+                status: s.as_u16(),
+                hint: self.login_hint(r, true),
+            }),
             s => {
                 let body: String = resp.text().unwrap_or_default().chars().take(300).collect();
-                Err(RegistryError::Status { url: url.to_string(), status: s.as_u16(), body: body.trim().to_string() })
+                Err(RegistryError::Status {
+                    url: url.to_string(),
+                    status: s.as_u16(),
+                    body: body.trim().to_string(),
+                })
             }
         }
     }
 
     /// The `Authorization` value answering a challenge.
-    fn answer(&mut self, r: &Reference, url: &str, challenge: Option<Challenge>) -> Result<String, RegistryError> {
+    fn answer(
+        &mut self,
+        r: &Reference,
+        url: &str,
+        challenge: Option<Challenge>,
+    ) -> Result<String, RegistryError> {
         let creds = self.creds.for_registry(r).cloned();
-        let basic = |(u, p): &(String, String)| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")));
+        let basic = |(u, p): &(String, String)| {
+            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")))
+        };
         let Some(ch) = challenge else {
-            return Err(RegistryError::Unauthorized { url: url.to_string(), status: 401, hint: "; it sent no WWW-Authenticate challenge".into() });
+            return Err(RegistryError::Unauthorized {
+                url: url.to_string(),
+                status: 401,
+                hint: "; it sent no WWW-Authenticate challenge".into(),
+            });
         };
         if ch.scheme.eq_ignore_ascii_case("basic") {
             return match &creds {
                 Some(c) => Ok(basic(c)),
-                None => Err(RegistryError::Unauthorized { url: url.to_string(), status: 401, hint: self.login_hint(r, false) }),
+                None => Err(RegistryError::Unauthorized {
+                    url: url.to_string(),
+                    status: 401,
+                    hint: self.login_hint(r, false),
+                }),
             };
         }
         if !ch.scheme.eq_ignore_ascii_case("bearer") {
@@ -590,9 +670,12 @@ impl RegistryClient {
             status: 401,
             hint: "; its Bearer challenge names no realm".into(),
         })?;
-        let scope = ch.params.get("scope").cloned().unwrap_or_else(|| format!("repository:{}:pull", r.repository));
-        let mut token_url = reqwest::Url::parse(&realm)
-            .map_err(|e| RegistryError::Http { url: realm.clone(), message: format!("the token realm is not a URL: {e}") })?;
+        let scope =
+            ch.params.get("scope").cloned().unwrap_or_else(|| format!("repository:{}:pull", r.repository));
+        let mut token_url = reqwest::Url::parse(&realm).map_err(|e| RegistryError::Http {
+            url: realm.clone(),
+            message: format!("the token realm is not a URL: {e}"),
+        })?;
         {
             let existing: Vec<String> = token_url.query_pairs().map(|(k, _)| k.into_owned()).collect();
             let mut q = token_url.query_pairs_mut();
@@ -611,14 +694,21 @@ impl RegistryClient {
         }
         let resp = req.send().map_err(|e| http_error(&shown, e))?;
         if !resp.status().is_success() {
-            return Err(RegistryError::Unauthorized { url: shown, status: resp.status().as_u16(), hint: self.login_hint(r, creds.is_some()) });
+            return Err(RegistryError::Unauthorized {
+                url: shown,
+                status: resp.status().as_u16(),
+                hint: self.login_hint(r, creds.is_some()),
+            });
         }
-        let body: TokenResponse = resp
-            .json()
-            .map_err(|e| RegistryError::BadDocument { url: shown.clone(), message: format!("not a token response: {e}") })?;
-        let token = body.token.or(body.access_token).filter(|t| !t.is_empty()).ok_or_else(|| RegistryError::BadDocument {
-            url: shown,
-            message: "the token response has neither `token` nor `access_token`".into(),
+        let body: TokenResponse = resp.json().map_err(|e| RegistryError::BadDocument {
+            url: shown.clone(),
+            message: format!("not a token response: {e}"),
+        })?;
+        let token = body.token.or(body.access_token).filter(|t| !t.is_empty()).ok_or_else(|| {
+            RegistryError::BadDocument {
+                url: shown,
+                message: "the token response has neither `token` nor `access_token`".into(),
+            }
         })?;
         let value = format!("Bearer {token}");
         self.tokens.insert(token_key_for(r), value.clone());
@@ -626,9 +716,14 @@ impl RegistryClient {
     }
 
     fn login_hint(&self, r: &Reference, had_creds: bool) -> String {
-        let login = if r.registry == DOCKER_HUB { "docker login".to_string() } else { format!("docker login {}", r.registry) };
+        let login = if r.registry == DOCKER_HUB {
+            "docker login".to_string()
+        } else {
+            format!("docker login {}", r.registry)
+        };
         if had_creds {
-            let from = self.creds.source.as_ref().map(|p| format!(" (from {})", p.display())).unwrap_or_default();
+            let from =
+                self.creds.source.as_ref().map(|p| format!(" (from {})", p.display())).unwrap_or_default();
             format!("\n  the stored credentials{from} were rejected: run `{login}` again")
         } else if !self.creds.helpers.is_empty() {
             format!("\n  credentials come from a credential helper, which jetdoc does not call: run `{login}` with a plain config, or make the image public")
@@ -649,18 +744,26 @@ fn pick_platform<'a>(entries: &'a [Descriptor], want: &Platform) -> Option<&'a D
     let fits = |e: &&Descriptor| {
         e.platform.as_ref().is_some_and(|p| {
             p.os == want.os
-                && crate::container::rules::docker_arch(&p.architecture) == crate::container::rules::docker_arch(&want.architecture)
+                && crate::container::rules::docker_arch(&p.architecture)
+                    == crate::container::rules::docker_arch(&want.architecture)
         })
     };
     let variant_of = |e: &Descriptor| e.platform.as_ref().and_then(|p| p.variant.clone());
     match &want.variant {
-        Some(v) => entries.iter().filter(fits).find(|e| variant_of(e).as_deref().map_or(true, |ev| ev == v)),
-        None => entries.iter().filter(fits).find(|e| variant_of(e).map_or(true, |ev| ev == "v8")).or_else(|| entries.iter().find(fits)),
+        Some(v) => entries.iter().filter(fits).find(|e| variant_of(e).as_deref().is_none_or(|ev| ev == v)),
+        None => entries
+            .iter()
+            .filter(fits)
+            .find(|e| variant_of(e).is_none_or(|ev| ev == "v8"))
+            .or_else(|| entries.iter().find(fits)),
     }
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(f: &Fetched) -> Result<T, RegistryError> {
-    serde_json::from_slice(&f.body).map_err(|e| RegistryError::BadDocument { url: f.url.clone(), message: format!("not the JSON expected: {e}") })
+    serde_json::from_slice(&f.body).map_err(|e| RegistryError::BadDocument {
+        url: f.url.clone(),
+        message: format!("not the JSON expected: {e}"),
+    })
 }
 
 fn header(h: &HeaderMap, name: &str) -> Option<String> {
@@ -696,12 +799,18 @@ mod tests {
     #[test]
     fn references_normalise_like_docker() {
         let r = Reference::parse("ubuntu").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()), (DOCKER_HUB, "library/ubuntu", Some("latest")));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str(), r.tag.as_deref()),
+            (DOCKER_HUB, "library/ubuntu", Some("latest"))
+        );
         let r = Reference::parse("dustynv/l4t-pytorch:r36.4.0").unwrap();
         assert_eq!((r.registry.as_str(), r.repository.as_str()), (DOCKER_HUB, "dustynv/l4t-pytorch"));
         let r = Reference::parse("127.0.0.1:5000/dustynv/l4t-pytorch:r36.4.0").unwrap();
         assert_eq!((r.registry.as_str(), r.base_url().as_str()), ("127.0.0.1:5000", "http://127.0.0.1:5000"));
-        assert_eq!(Reference::parse("nvcr.io/nvidia/l4t-jetpack:r36.4.0").unwrap().base_url(), "https://nvcr.io");
+        assert_eq!(
+            Reference::parse("nvcr.io/nvidia/l4t-jetpack:r36.4.0").unwrap().base_url(),
+            "https://nvcr.io"
+        );
         assert!(Reference::parse("localhost:5000/x").unwrap().is_loopback());
         let pinned = format!("nvcr.io/nvidia/x@sha256:{}", "a".repeat(64));
         assert_eq!(Reference::parse(&pinned).unwrap().object(), format!("sha256:{}", "a".repeat(64)));
@@ -717,8 +826,14 @@ mod tests {
         assert_eq!(c.params["realm"], "https://auth.docker.io/token");
         assert_eq!(c.params["scope"], "repository:dustynv/l4t-pytorch:pull");
         // nvcr.io: the scope sits inside the quoted realm (MESOS-9968).
-        let c = parse_challenge(r#"Bearer realm="https://nvcr.io/proxy_auth?scope=repository:nvidia/tensorflow:pull,push""#).unwrap();
-        assert_eq!(c.params["realm"], "https://nvcr.io/proxy_auth?scope=repository:nvidia/tensorflow:pull,push");
+        let c = parse_challenge(
+            r#"Bearer realm="https://nvcr.io/proxy_auth?scope=repository:nvidia/tensorflow:pull,push""#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.params["realm"],
+            "https://nvcr.io/proxy_auth?scope=repository:nvidia/tensorflow:pull,push"
+        );
         assert_eq!(c.params.len(), 1);
         let c = parse_challenge(r#"Basic realm="Registry Realm""#).unwrap();
         assert_eq!((c.scheme.as_str(), c.params["realm"].as_str()), ("Basic", "Registry Realm"));
@@ -754,7 +869,10 @@ mod tests {
         .unwrap();
         let arm64 = Platform::parse("linux/arm64").unwrap();
         assert_eq!(pick_platform(&entries, &arm64).unwrap().digest, "sha256:3");
-        assert_eq!(pick_platform(&entries, &Platform::parse("linux/amd64").unwrap()).unwrap().digest, "sha256:1");
+        assert_eq!(
+            pick_platform(&entries, &Platform::parse("linux/amd64").unwrap()).unwrap().digest,
+            "sha256:1"
+        );
         assert!(pick_platform(&entries, &Platform::parse("linux/riscv64").unwrap()).is_none());
     }
 }

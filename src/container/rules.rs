@@ -48,7 +48,9 @@ impl HostFacts {
             crate::fact::Fact::Absent(_) => None,
         };
         let cuda = match &sw.cuda {
-            crate::fact::Fact::Known { value, source } => cuda_major_minor(value).map(|c| stated(c, source.clone())),
+            crate::fact::Fact::Known { value, source } => {
+                cuda_major_minor(value).map(|c| stated(c, source.clone()))
+            }
             crate::fact::Fact::Absent(_) => None,
         }
         .or_else(|| {
@@ -57,7 +59,9 @@ impl HostFacts {
             cuda_major_minor(info.cuda()).map(|c| stated(c, format!("L4T {} table", v.value)))
         });
         let ubuntu = match (&sw.ubuntu, sw.os_id.as_deref()) {
-            (crate::fact::Fact::Known { value, source }, Some("ubuntu")) => Some(stated(value.clone(), source.clone())),
+            (crate::fact::Fact::Known { value, source }, Some("ubuntu")) => {
+                Some(stated(value.clone(), source.clone()))
+            }
             _ => None,
         };
         let platform = if id.jetson {
@@ -201,73 +205,136 @@ pub fn first_failure(decisions: &[Decision]) -> Option<&Decision> {
 
 /// Applies every rule, in a fixed order, to one image.
 pub fn evaluate(host: &HostFacts, image: &ImageFacts, k: &Knowledge) -> Vec<Decision> {
-    let why = |id: &str| k.image_rule.iter().rev().find(|r| r.id == id).map(|r| r.why.clone()).unwrap_or_default();
-    let decide = |rule: &str, verdict: Verdict, message: String| Decision { rule: rule.to_string(), verdict, message, why: why(rule) };
+    let why =
+        |id: &str| k.image_rule.iter().rev().find(|r| r.id == id).map(|r| r.why.clone()).unwrap_or_default();
+    let decide = |rule: &str, verdict: Verdict, message: String| Decision {
+        rule: rule.to_string(),
+        verdict,
+        message,
+        why: why(rule),
+    };
     let mut out = Vec::new();
 
     out.push(match &image.os {
         Some(os) if os.value == "linux" => decide("image.os", Verdict::Pass, "linux".into()),
-        Some(os) => decide("image.os", Verdict::Fail, format!("a {} image (from {}); Jetson runs linux images", os.value, os.from)),
+        Some(os) => decide(
+            "image.os",
+            Verdict::Fail,
+            format!("a {} image (from {}); Jetson runs linux images", os.value, os.from),
+        ),
         None => decide("image.os", Verdict::Unknown, "not known before the manifest is read".into()),
     });
 
     out.push(match (&image.arch, &host.arch) {
-        (Some(i), Some(h)) if i.value == h.value => decide("image.arch", Verdict::Pass, format!("{} (from {})", i.value, i.from)),
+        (Some(i), Some(h)) if i.value == h.value => {
+            decide("image.arch", Verdict::Pass, format!("{} (from {})", i.value, i.from))
+        }
         (Some(i), Some(h)) => decide(
             "image.arch",
             Verdict::Fail,
             format!("{} image (from {}); this host is {} (from {})", i.value, i.from, h.value, h.from),
         ),
         (None, _) => decide("image.arch", Verdict::Unknown, "not known before the manifest is read".into()),
-        (Some(i), None) => decide("image.arch", Verdict::Unknown, format!("{}; the host's architecture is unknown", i.value)),
+        (Some(i), None) => {
+            decide("image.arch", Verdict::Unknown, format!("{}; the host's architecture is unknown", i.value))
+        }
     });
 
     out.push(match (&image.platform, &host.platform) {
-        (Some(i), Some(h)) if i.value == h.value => decide("image.platform", Verdict::Pass, format!("{} (from {})", i.value, i.from)),
+        (Some(i), Some(h)) if i.value == h.value => {
+            decide("image.platform", Verdict::Pass, format!("{} (from {})", i.value, i.from))
+        }
         (Some(i), Some(h)) => decide(
             "image.platform",
             Verdict::Fail,
             format!("built for {} (from {}); this host is {} ({})", i.value, i.from, h.value, h.from),
         ),
-        (None, _) => decide("image.platform", Verdict::Unknown, "the image does not name a platform class".into()),
-        (Some(i), None) => decide("image.platform", Verdict::Unknown, format!("{}; the host's class is unknown", i.value)),
+        (None, _) => {
+            decide("image.platform", Verdict::Unknown, "the image does not name a platform class".into())
+        }
+        (Some(i), None) => {
+            decide("image.platform", Verdict::Unknown, format!("{}; the host's class is unknown", i.value))
+        }
     });
 
     out.push(l4t_decision(host, image, k, &decide));
 
     out.push(match (&image.cuda, &host.cuda) {
-        (Some(i), Some(h)) if i.value == h.value => decide("image.cuda", Verdict::Pass, format!("CUDA {} (from {})", i.value, i.from)),
+        (Some(i), Some(h)) if i.value == h.value => {
+            decide("image.cuda", Verdict::Pass, format!("CUDA {} (from {})", i.value, i.from))
+        }
         (Some(i), Some(h)) => decide(
             "image.cuda",
             Verdict::Fail,
-            format!("CUDA {} image (from {}); this host has CUDA {} (from {})", i.value, i.from, h.value, h.from),
+            format!(
+                "CUDA {} image (from {}); this host has CUDA {} (from {})",
+                i.value, i.from, h.value, h.from
+            ),
         ),
-        (None, _) => decide("image.cuda", Verdict::Unknown, "the image does not state its CUDA version".into()),
-        (Some(i), None) => decide("image.cuda", Verdict::Unknown, format!("CUDA {}; the host's CUDA is unknown", i.value)),
+        (None, _) => {
+            decide("image.cuda", Verdict::Unknown, "the image does not state its CUDA version".into())
+        }
+        (Some(i), None) => {
+            decide("image.cuda", Verdict::Unknown, format!("CUDA {}; the host's CUDA is unknown", i.value))
+        }
     });
 
     out.push(match (&image.ubuntu, &host.ubuntu) {
-        (Some(i), Some(h)) if i.value == h.value => decide("image.ubuntu", Verdict::Pass, format!("Ubuntu {} (from {})", i.value, i.from)),
+        (Some(i), Some(h)) if i.value == h.value => {
+            decide("image.ubuntu", Verdict::Pass, format!("Ubuntu {} (from {})", i.value, i.from))
+        }
         (Some(i), Some(h)) => decide(
             "image.ubuntu",
             Verdict::Fail,
-            format!("Ubuntu {} image (from {}); this host runs Ubuntu {} (from {})", i.value, i.from, h.value, h.from),
+            format!(
+                "Ubuntu {} image (from {}); this host runs Ubuntu {} (from {})",
+                i.value, i.from, h.value, h.from
+            ),
         ),
-        (None, _) => decide("image.ubuntu", Verdict::Unknown, "the image does not state its Ubuntu release".into()),
-        (Some(i), None) => decide("image.ubuntu", Verdict::Unknown, format!("Ubuntu {}; the host's release is unknown", i.value)),
+        (None, _) => {
+            decide("image.ubuntu", Verdict::Unknown, "the image does not state its Ubuntu release".into())
+        }
+        (Some(i), None) => decide(
+            "image.ubuntu",
+            Verdict::Unknown,
+            format!("Ubuntu {}; the host's release is unknown", i.value),
+        ),
     });
     out
 }
 
-fn l4t_decision(host: &HostFacts, image: &ImageFacts, k: &Knowledge, decide: &dyn Fn(&str, Verdict, String) -> Decision) -> Decision {
+fn l4t_decision(
+    host: &HostFacts,
+    image: &ImageFacts,
+    k: &Knowledge,
+    decide: &dyn Fn(&str, Verdict, String) -> Decision,
+) -> Decision {
     let Some(img) = &image.l4t else {
-        return decide("image.l4t", Verdict::Unknown, "states no L4T release: a generic image, not built against L4T".into());
+        return decide(
+            "image.l4t",
+            Verdict::Unknown,
+            "states no L4T release: a generic image, not built against L4T".into(),
+        );
     };
     let Some(h) = &host.l4t else {
         return if host.jetson {
-            decide("image.l4t", Verdict::Fail, format!("built for L4T {} (from {}); this Jetson's L4T release is unknown", img.value, img.from))
+            decide(
+                "image.l4t",
+                Verdict::Fail,
+                format!(
+                    "built for L4T {} (from {}); this Jetson's L4T release is unknown",
+                    img.value, img.from
+                ),
+            )
         } else {
-            decide("image.l4t", Verdict::Fail, format!("built for L4T {} (from {}) for Jetson; this host is not a Jetson", img.value, img.from))
+            decide(
+                "image.l4t",
+                Verdict::Fail,
+                format!(
+                    "built for L4T {} (from {}) for Jetson; this host is not a Jetson",
+                    img.value, img.from
+                ),
+            )
         };
     };
     match band_for(k, &h.value) {
@@ -368,7 +435,7 @@ fn tag_platform(tag: &str, k: &Knowledge) -> Option<String> {
         tag.match_indices(marker).any(|(i, m)| {
             let before = tag[..i].chars().last();
             let after = tag[i + m.len()..].chars().next();
-            before.map_or(true, |c| c == '-' || c == '.') && after.map_or(true, |c| c == '-' || c == '.')
+            before.is_none_or(|c| c == '-' || c == '.') && after.is_none_or(|c| c == '-' || c == '.')
         })
     };
     k.image_platform.iter().find(|p| p.tag_markers.iter().any(|m| bounded(m))).map(|p| p.class.clone())
@@ -400,7 +467,11 @@ mod tests {
     }
 
     fn verdicts(host: &HostFacts, f: &ImageFacts) -> Vec<(String, Verdict)> {
-        evaluate(host, f, &k()).into_iter().filter(|d| d.verdict != Verdict::Unknown).map(|d| (d.rule, d.verdict)).collect()
+        evaluate(host, f, &k())
+            .into_iter()
+            .filter(|d| d.verdict != Verdict::Unknown)
+            .map(|d| (d.rule, d.verdict))
+            .collect()
     }
 
     #[test]
@@ -411,17 +482,29 @@ mod tests {
         assert_eq!(f.cuda.unwrap().value, "12.8");
         assert_eq!(f.ubuntu.unwrap().value, "24.04");
         let f = ImageFacts::from_tag("dustynv/pytorch:2.8-r36.4.tegra-aarch64-cu126-22.04", &k);
-        assert_eq!((f.l4t.unwrap().value, f.platform.unwrap().value), (L4tVersion::new(36, 4, 0), "tegra".to_string()));
+        assert_eq!(
+            (f.l4t.unwrap().value, f.platform.unwrap().value),
+            (L4tVersion::new(36, 4, 0), "tegra".to_string())
+        );
         let f = ImageFacts::from_tag("dustynv/vllm:r38.4.arm64-sbsa-cu130-24.04", &k);
-        assert_eq!((f.cuda.unwrap().value, f.platform.unwrap().value), ("13.0".to_string(), "sbsa".to_string()));
+        assert_eq!(
+            (f.cuda.unwrap().value, f.platform.unwrap().value),
+            ("13.0".to_string(), "sbsa".to_string())
+        );
         let f = ImageFacts::from_tag("127.0.0.1:5000/dustynv/l4t-pytorch:r36.3.0-cu124", &k);
-        assert_eq!((f.l4t.unwrap().value, f.cuda.unwrap().value), (L4tVersion::new(36, 3, 0), "12.4".to_string()));
+        assert_eq!(
+            (f.l4t.unwrap().value, f.cuda.unwrap().value),
+            (L4tVersion::new(36, 3, 0), "12.4".to_string())
+        );
         let f = ImageFacts::from_tag("nvcr.io/nvidia/pytorch:24.10-py3-igpu", &k);
         assert_eq!((f.ubuntu, f.platform.unwrap().value), (None, "tegra".to_string()));
         let f = ImageFacts::from_tag("nvcr.io/nvidia/l4t-cuda:12.6.11-runtime", &k);
         assert_eq!(f.cuda.unwrap().value, "12.6");
         assert_eq!(ImageFacts::from_tag("ubuntu:24.04", &k).ubuntu.unwrap().value, "24.04");
-        assert_eq!(ImageFacts::from_tag("dustynv/ros:humble-desktop-l4t-r36.4.0", &k).l4t.unwrap().value, L4tVersion::new(36, 4, 0));
+        assert_eq!(
+            ImageFacts::from_tag("dustynv/ros:humble-desktop-l4t-r36.4.0", &k).l4t.unwrap().value,
+            L4tVersion::new(36, 4, 0)
+        );
         assert_eq!(ImageFacts::from_tag("localhost:5000/x", &k), ImageFacts::default());
         assert_eq!(split_tag("127.0.0.1:5000/a/b:r1@sha256:ab"), ("127.0.0.1:5000/a/b", Some("r1")));
     }
@@ -436,20 +519,27 @@ mod tests {
         assert!(v("dustynv/l4t-pytorch:r36.2.0").contains(&("image.l4t".into(), Verdict::Fail)));
         assert!(v("dustynv/l4t-pytorch:r35.4.1").contains(&("image.l4t".into(), Verdict::Fail)));
         let cu128 = v("dustynv/pytorch:2.7-r36.4.0-cu128-24.04");
-        assert!(cu128.contains(&("image.cuda".into(), Verdict::Fail)) && cu128.contains(&("image.ubuntu".into(), Verdict::Fail)));
+        assert!(
+            cu128.contains(&("image.cuda".into(), Verdict::Fail))
+                && cu128.contains(&("image.ubuntu".into(), Verdict::Fail))
+        );
 
         let mut old = host.clone();
         old.l4t = Some(stated(L4tVersion::new(36, 3, 0), "t"));
         old.cuda = Some(stated("12.2".into(), "t"));
-        assert!(verdicts(&old, &ImageFacts::from_tag("x:r36.2.0", &k)).iter().all(|(_, v)| *v == Verdict::Pass));
-        assert!(verdicts(&old, &ImageFacts::from_tag("x:r36.4.0", &k)).contains(&("image.l4t".into(), Verdict::Fail)));
+        assert!(verdicts(&old, &ImageFacts::from_tag("x:r36.2.0", &k))
+            .iter()
+            .all(|(_, v)| *v == Verdict::Pass));
+        assert!(verdicts(&old, &ImageFacts::from_tag("x:r36.4.0", &k))
+            .contains(&("image.l4t".into(), Verdict::Fail)));
     }
 
     #[test]
     fn thor_is_sbsa_and_rejects_r36() {
         let mut thor = orin_r36_4_3();
         thor.l4t = Some(stated(L4tVersion::new(38, 4, 0), "t"));
-        thor.platform = Some(stated(band_for(&k(), &L4tVersion::new(38, 4, 0)).unwrap().platform.clone(), "t"));
+        thor.platform =
+            Some(stated(band_for(&k(), &L4tVersion::new(38, 4, 0)).unwrap().platform.clone(), "t"));
         thor.cuda = Some(stated("13.0".into(), "t"));
         thor.ubuntu = Some(stated("24.04".into(), "t"));
         let k = k();
@@ -457,8 +547,16 @@ mod tests {
         let l4t = d.iter().find(|d| d.rule == "image.l4t").unwrap();
         assert_eq!(l4t.verdict, Verdict::Fail);
         assert!(l4t.why.contains("#1557"), "{}", l4t.why);
-        assert!(accepted(&evaluate(&thor, &ImageFacts::from_tag("dustynv/vllm:r38.4.arm64-sbsa-cu130-24.04", &k), &k)));
-        assert!(!accepted(&evaluate(&thor, &ImageFacts::from_tag("x:r38.4.tegra-aarch64-cu130-24.04", &k), &k)));
+        assert!(accepted(&evaluate(
+            &thor,
+            &ImageFacts::from_tag("dustynv/vllm:r38.4.arm64-sbsa-cu130-24.04", &k),
+            &k
+        )));
+        assert!(!accepted(&evaluate(
+            &thor,
+            &ImageFacts::from_tag("x:r38.4.tegra-aarch64-cu130-24.04", &k),
+            &k
+        )));
     }
 
     #[test]
@@ -472,9 +570,13 @@ mod tests {
         assert_eq!(f.l4t.as_ref().unwrap().from, "label io.jetdoc.l4t");
         assert_eq!(f.cuda.as_ref().unwrap().from, "env CUDA_VERSION");
         let d = evaluate(&orin_r36_4_3(), &f, &k);
-        let failed: Vec<&str> = d.iter().filter(|d| d.verdict == Verdict::Fail).map(|d| d.rule.as_str()).collect();
+        let failed: Vec<&str> =
+            d.iter().filter(|d| d.verdict == Verdict::Fail).map(|d| d.rule.as_str()).collect();
         assert_eq!(failed, vec!["image.arch", "image.l4t"]);
-        assert!(first_failure(&d).unwrap().message.contains("amd64 image (from image config); this host is arm64"));
+        assert!(first_failure(&d)
+            .unwrap()
+            .message
+            .contains("amd64 image (from image config); this host is arm64"));
     }
 
     #[test]

@@ -157,12 +157,16 @@ pub struct Selection {
 impl Selection {
     /// Done when an image was chosen and, if pulled, the pull worked and the result passed.
     pub fn succeeded(&self) -> bool {
-        self.chosen.action != Action::Build && self.pull.as_ref().map_or(true, |p| p.ok && p.recheck.as_ref().is_some_and(|c| c.accepted))
+        self.chosen.action != Action::Build
+            && self.pull.as_ref().is_none_or(|p| p.ok && p.recheck.as_ref().is_some_and(|c| c.accepted))
     }
 }
 
 /// The candidate list: the profile's rows of the tables, then `--candidate`s, without repeats.
-pub fn candidates(ctx: &Context, req: &Request) -> Result<Vec<(String, String, Option<String>)>, SelectError> {
+pub fn candidates(
+    ctx: &Context,
+    req: &Request,
+) -> Result<Vec<(String, String, Option<String>)>, SelectError> {
     let mut out: Vec<(String, String, Option<String>)> = Vec::new();
     if let Some(profile) = &req.profile {
         let rows: Vec<_> = ctx.knowledge.image.iter().filter(|r| &r.profile == profile).collect();
@@ -188,7 +192,12 @@ pub fn candidates(ctx: &Context, req: &Request) -> Result<Vec<(String, String, O
     Ok(out)
 }
 
-pub fn select(ctx: &Context, req: &Request, client: &mut RegistryClient, reporter: &dyn SelectReporter) -> Result<Selection, SelectError> {
+pub fn select(
+    ctx: &Context,
+    req: &Request,
+    client: &mut RegistryClient,
+    reporter: &dyn SelectReporter,
+) -> Result<Selection, SelectError> {
     let host = HostFacts::probe(ctx);
     let list = candidates(ctx, req)?;
     let k = &ctx.knowledge;
@@ -311,7 +320,13 @@ pub fn select(ctx: &Context, req: &Request, client: &mut RegistryClient, reporte
         } else {
             format!("no candidate fits this host ({unanswered} could not be checked at the registry: see --explain): build one with {build}, or fix the access and run again")
         };
-        return Ok(Selection { host, candidates: out, chosen: Chosen { action: Action::Build, reference: None, reason }, pull: None, notes });
+        return Ok(Selection {
+            host,
+            candidates: out,
+            chosen: Chosen { action: Action::Build, reference: None, reason },
+            pull: None,
+            notes,
+        });
     };
     let c = &out[i];
     let chosen = Chosen {
@@ -331,7 +346,10 @@ pub fn select(ctx: &Context, req: &Request, client: &mut RegistryClient, reporte
 /// Other local tags of the candidates' repositories (`l4t-pytorch:r36.4.0-cu126` when
 /// `l4t-pytorch:r36.4.0` was asked for). One `docker image ls` for all repositories: listing is
 /// the slow call on a daemon with many images, so it runs only when no candidate itself fits.
-fn other_local_tags(ctx: &Context, list: &[(String, String, Option<String>)]) -> Result<Vec<(String, String)>, String> {
+fn other_local_tags(
+    ctx: &Context,
+    list: &[(String, String, Option<String>)],
+) -> Result<Vec<(String, String)>, String> {
     let mut repos: Vec<String> = Vec::new();
     for (reference, _, _) in list {
         let repo = rules::split_tag(reference).0.to_string();
@@ -339,7 +357,8 @@ fn other_local_tags(ctx: &Context, list: &[(String, String, Option<String>)]) ->
             repos.push(repo);
         }
     }
-    let mut args: Vec<String> = vec!["image".into(), "ls".into(), "--format".into(), "{{.Repository}}:{{.Tag}}".into()];
+    let mut args: Vec<String> =
+        vec!["image".into(), "ls".into(), "--format".into(), "{{.Repository}}:{{.Tag}}".into()];
     for repo in &repos {
         args.push("--filter".into());
         args.push(format!("reference={repo}"));
@@ -363,15 +382,21 @@ fn other_local_tags(ctx: &Context, list: &[(String, String, Option<String>)]) ->
 
 /// `docker image inspect REF...` in one call: the images that exist, each with the reference
 /// it was asked by. Missing ones are simply absent (docker exits 1 and names them on stderr).
-fn inspect_local_many(ctx: &Context, refs: &[(String, String)]) -> Result<Vec<(String, String, ImageInspect)>, String> {
+fn inspect_local_many(
+    ctx: &Context,
+    refs: &[(String, String)],
+) -> Result<Vec<(String, String, ImageInspect)>, String> {
     if refs.is_empty() {
         return Ok(Vec::new());
     }
     let mut args = vec!["image", "inspect"];
     args.extend(refs.iter().map(|(r, _)| r.as_str()));
     let out = ctx.host.run("docker", &args);
-    let only_missing =
-        out.stderr.lines().filter(|l| !l.trim().is_empty()).all(|l| l.contains("No such image") || l.contains("No such object"));
+    let only_missing = out
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .all(|l| l.contains("No such image") || l.contains("No such object"));
     match out.status {
         CmdStatus::Exited(0) => {}
         CmdStatus::Exited(1) if only_missing => {}
@@ -380,7 +405,8 @@ fn inspect_local_many(ctx: &Context, refs: &[(String, String)]) -> Result<Vec<(S
     let all: Vec<ImageInspect> = if out.stdout.trim().is_empty() {
         Vec::new()
     } else {
-        serde_json::from_str(&out.stdout).map_err(|e| format!("`docker {}` printed unexpected JSON: {e}", args.join(" ")))?
+        serde_json::from_str(&out.stdout)
+            .map_err(|e| format!("`docker {}` printed unexpected JSON: {e}", args.join(" ")))?
     };
     let mut found = Vec::new();
     for (reference, origin) in refs {
@@ -402,7 +428,8 @@ fn inspect_local(ctx: &Context, reference: &str) -> Result<Option<ImageInspect>,
 }
 
 fn same_repo(a: &str, b: &str) -> bool {
-    a == b || matches!((Reference::parse(a), Reference::parse(b)), (Ok(x), Ok(y)) if x.registry == y.registry && x.repository == y.repository)
+    a == b
+        || matches!((Reference::parse(a), Reference::parse(b)), (Ok(x), Ok(y)) if x.registry == y.registry && x.repository == y.repository)
 }
 
 /// `dustynv/x:1` and `docker.io/dustynv/x:1` name the same image.
@@ -410,11 +437,22 @@ fn same_image_name(a: &str, b: &str) -> bool {
     a == b || matches!((Reference::parse(a), Reference::parse(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-fn judge_local(host: &HostFacts, k: &crate::knowledge::Knowledge, reference: &str, origin: &str, inspect: &ImageInspect) -> Candidate {
+fn judge_local(
+    host: &HostFacts,
+    k: &crate::knowledge::Knowledge,
+    reference: &str,
+    origin: &str,
+    inspect: &ImageInspect,
+) -> Candidate {
     let tag_facts = ImageFacts::from_tag(reference, k);
     let cfg = inspect.config.clone().unwrap_or_default();
     let env = cfg.env.clone().unwrap_or_default();
-    let view = ConfigView { os: Some(&inspect.os), arch: Some(&inspect.architecture), labels: cfg.labels.as_ref(), env: &env };
+    let view = ConfigView {
+        os: Some(&inspect.os),
+        arch: Some(&inspect.architecture),
+        labels: cfg.labels.as_ref(),
+        env: &env,
+    };
     let facts = ImageFacts::from_config(&view, &tag_facts, k);
     let decisions = rules::evaluate(host, &facts, k);
     Candidate {
@@ -456,15 +494,34 @@ fn layer_warnings(layers: usize) -> Vec<String> {
     }
 }
 
-fn pull_and_recheck(ctx: &Context, host: &HostFacts, c: &Candidate, platform: &str, reporter: &dyn SelectReporter) -> PullResult {
+fn pull_and_recheck(
+    ctx: &Context,
+    host: &HostFacts,
+    c: &Candidate,
+    platform: &str,
+    reporter: &dyn SelectReporter,
+) -> PullResult {
     reporter.pull_started(&c.reference, c.layers);
     let result = docker_pull(ctx, &c.reference, platform, reporter);
     reporter.pull_finished(result.is_ok());
-    let mut pull = PullResult { reference: c.reference.clone(), platform: platform.to_string(), ok: result.is_ok(), error: result.err(), recheck: None };
+    let mut pull = PullResult {
+        reference: c.reference.clone(),
+        platform: platform.to_string(),
+        ok: result.is_ok(),
+        error: result.err(),
+        recheck: None,
+    };
     if pull.ok {
         match inspect_local(ctx, &c.reference) {
-            Ok(Some(inspect)) => pull.recheck = Some(judge_local(host, &ctx.knowledge, &c.reference, "pulled", &inspect)),
-            Ok(None) => pull.error = Some(format!("`docker pull` succeeded but `docker image inspect {}` finds no image", c.reference)),
+            Ok(Some(inspect)) => {
+                pull.recheck = Some(judge_local(host, &ctx.knowledge, &c.reference, "pulled", &inspect))
+            }
+            Ok(None) => {
+                pull.error = Some(format!(
+                    "`docker pull` succeeded but `docker image inspect {}` finds no image",
+                    c.reference
+                ))
+            }
             Err(e) => pull.error = Some(e),
         }
     }
@@ -473,7 +530,12 @@ fn pull_and_recheck(ctx: &Context, host: &HostFacts, c: &Candidate, platform: &s
 
 /// Runs `docker pull --platform P REF`, streaming its lines to the reporter. With a fake or
 /// offline runner (fixtures, foreign roots) the runner answers instead.
-fn docker_pull(ctx: &Context, reference: &str, platform: &str, reporter: &dyn SelectReporter) -> Result<(), String> {
+fn docker_pull(
+    ctx: &Context,
+    reference: &str,
+    platform: &str,
+    reporter: &dyn SelectReporter,
+) -> Result<(), String> {
     let args = ["pull", "--platform", platform, reference];
     let cmdline = format!("docker {}", args.join(" "));
     if ctx.host.runner_kind() != "real" {
@@ -508,7 +570,9 @@ fn docker_pull(ctx: &Context, reference: &str, platform: &str, reporter: &dyn Se
     }
     match reader.try_wait() {
         Ok(Some(out)) if out.status.success() => Ok(()),
-        Ok(Some(out)) => Err(format!("`{cmdline}` exited with status {}: {last}", out.status.code().unwrap_or(-1))),
+        Ok(Some(out)) => {
+            Err(format!("`{cmdline}` exited with status {}: {last}", out.status.code().unwrap_or(-1)))
+        }
         Ok(None) => Err(format!("`{cmdline}` did not finish")),
         Err(e) => Err(format!("`{cmdline}`: {e}")),
     }
@@ -537,7 +601,8 @@ mod tests {
 
     fn fixture_ctx(commands: &str) -> (tempfile::TempDir, Context) {
         let dir = tempfile::tempdir().unwrap();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/image-select/agx-orin-r36.4.3");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/image-select/agx-orin-r36.4.3");
         let table = toml::from_str(commands).unwrap();
         let runner = FakeRunner::from_table(table, dir.path().to_path_buf());
         let host = Host::with_root(&root, Box::new(runner), EnvSource::Map(Default::default())).unwrap();
@@ -571,9 +636,16 @@ mod tests {
         let s = select(&ctx, &req, &mut client, &Silent).unwrap();
         assert_eq!(s.chosen.action, Action::Build);
         let local = s.candidates.iter().find(|c| c.source == Source::Local).unwrap();
-        assert_eq!((local.reference.as_str(), local.origin.as_str(), local.layers), ("dustynv/zed:r36.4.0", "local tag of dustynv/zed", Some(2)));
+        assert_eq!(
+            (local.reference.as_str(), local.origin.as_str(), local.layers),
+            ("dustynv/zed:r36.4.0", "local tag of dustynv/zed", Some(2))
+        );
         assert!(!local.accepted);
-        assert!(local.summary().contains("built for L4T 35.4.1 (from label io.jetdoc.l4t)"), "{}", local.summary());
+        assert!(
+            local.summary().contains("built for L4T 35.4.1 (from label io.jetdoc.l4t)"),
+            "{}",
+            local.summary()
+        );
         let remote: Vec<_> = s.candidates.iter().filter(|c| c.source == Source::Registry).collect();
         assert_eq!(remote.len(), 3);
         assert!(remote.iter().all(|c| c.decided_on == "tag" && !c.accepted));
@@ -583,10 +655,20 @@ mod tests {
     #[test]
     fn unknown_profiles_and_empty_requests_are_errors() {
         let (_d, ctx) = fixture_ctx("");
-        let err = candidates(&ctx, &Request { profile: Some("nope".into()), candidates: vec![], pull: false }).unwrap_err().to_string();
+        let err =
+            candidates(&ctx, &Request { profile: Some("nope".into()), candidates: vec![], pull: false })
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("pytorch") && err.contains("--candidate"), "{err}");
-        assert!(matches!(candidates(&ctx, &Request { profile: None, candidates: vec![], pull: false }), Err(SelectError::NoCandidates)));
-        assert!(candidates(&ctx, &Request { profile: None, candidates: vec!["UPPER/case".into()], pull: false }).is_err());
+        assert!(matches!(
+            candidates(&ctx, &Request { profile: None, candidates: vec![], pull: false }),
+            Err(SelectError::NoCandidates)
+        ));
+        assert!(candidates(
+            &ctx,
+            &Request { profile: None, candidates: vec!["UPPER/case".into()], pull: false }
+        )
+        .is_err());
     }
 
     #[test]

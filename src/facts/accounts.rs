@@ -19,7 +19,11 @@ pub fn passwd(text: &str) -> Vec<User> {
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            Some(User { name: f.first()?.to_string(), uid: f.get(2)?.parse().ok()?, gid: f.get(3)?.parse().ok()? })
+            Some(User {
+                name: f.first()?.to_string(),
+                uid: f.get(2)?.parse().ok()?,
+                gid: f.get(3)?.parse().ok()?,
+            })
         })
         .collect()
 }
@@ -32,7 +36,12 @@ pub fn group(text: &str) -> Vec<Group> {
             Some(Group {
                 name: f.first()?.to_string(),
                 gid: f.get(2)?.parse().ok()?,
-                members: f.get(3).map(|m| m.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default(),
+                members: f
+                    .get(3)
+                    .map(|m| {
+                        m.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+                    })
+                    .unwrap_or_default(),
             })
         })
         .collect()
@@ -44,7 +53,9 @@ mod tests {
 
     #[test]
     fn reads_ubuntu_files() {
-        let p = passwd("root:x:0:0:root:/root:/bin/bash\nnvidia:x:1000:1000:nvidia,,,:/home/nvidia:/bin/bash\nbroken\n");
+        let p = passwd(
+            "root:x:0:0:root:/root:/bin/bash\nnvidia:x:1000:1000:nvidia,,,:/home/nvidia:/bin/bash\nbroken\n",
+        );
         assert_eq!(p[1], User { name: "nvidia".into(), uid: 1000, gid: 1000 });
         assert_eq!(p.len(), 2);
         let g = group("video:x:44:gdm,nvidia\nrender:x:109:\nbad:x:notanumber:\n");

@@ -37,7 +37,9 @@ pub fn major_minor(v: &str) -> &str {
 }
 
 fn is_version(s: &str) -> bool {
-    !s.is_empty() && s.split('.').count() >= 2 && s.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    !s.is_empty()
+        && s.split('.').count() >= 2
+        && s.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]

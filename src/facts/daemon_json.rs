@@ -24,7 +24,9 @@ pub enum DaemonJsonError {
 impl fmt::Display for DaemonJsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DaemonJsonError::Syntax { line, column, message } => write!(f, "line {line}, column {column}: {message}"),
+            DaemonJsonError::Syntax { line, column, message } => {
+                write!(f, "line {line}, column {column}: {message}")
+            }
             DaemonJsonError::NotAnObject(kind) => write!(f, "the top level is {kind}, not a JSON object"),
             DaemonJsonError::WrongType { key, expected } => write!(f, "`{key}` must be {expected}"),
         }
@@ -70,7 +72,10 @@ fn syntax_message(e: &serde_json::Error, bytes: &[u8]) -> String {
     };
     let line = bytes.split(|b| *b == b'\n').nth(e.line().saturating_sub(1)).unwrap_or_default();
     let line = String::from_utf8_lossy(line);
-    if line.trim_start().starts_with("//") || line.trim_start().starts_with("/*") || line.trim_start().starts_with('#') {
+    if line.trim_start().starts_with("//")
+        || line.trim_start().starts_with("/*")
+        || line.trim_start().starts_with('#')
+    {
         format!("{msg} (JSON does not allow comments)")
     } else if msg.contains("trailing comma") {
         format!("{msg} (remove the comma before the closing bracket)")
@@ -122,7 +127,10 @@ pub fn unknown_keys<'a>(map: &'a Map<String, Value>, known: &[String]) -> Vec<&'
 /// The configuration with `runtimes.nvidia` registered (and `default-runtime: nvidia` when
 /// `make_default`). Every other key, its value and the key order stay as they were; an existing
 /// `runtimes.nvidia` keeps its extra fields and an absolute path to the same program.
-pub fn with_nvidia_runtime(map: &Map<String, Value>, make_default: bool) -> Result<Map<String, Value>, DaemonJsonError> {
+pub fn with_nvidia_runtime(
+    map: &Map<String, Value>,
+    make_default: bool,
+) -> Result<Map<String, Value>, DaemonJsonError> {
     let mut out = map.clone();
     let runtimes = out.entry("runtimes").or_insert_with(|| Value::Object(Map::new()));
     let Value::Object(runtimes) = runtimes else {
@@ -177,7 +185,8 @@ fn append_keys(original: &[u8], current: &Map<String, Value>, wanted: &Map<Strin
     if current.is_empty() || !unchanged || !kept_order {
         return None;
     }
-    let added: Map<String, Value> = wanted.iter().skip(current.len()).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let added: Map<String, Value> =
+        wanted.iter().skip(current.len()).map(|(k, v)| (k.clone(), v.clone())).collect();
     let close = text.rfind('}')?;
     let (body, tail) = (text[..close].trim_end(), &text[close..]);
     // Render the added members one level deep: pretty-print them as an object and drop the braces.
@@ -185,7 +194,11 @@ fn append_keys(original: &[u8], current: &Map<String, Value>, wanted: &Map<Strin
     let members = rendered.trim_end().strip_prefix('{')?.strip_suffix('}')?.trim_matches('\n');
     let multiline = body.contains('\n');
     let sep = if multiline { ",\n" } else { ", " };
-    let members = if multiline { members.to_string() } else { members.lines().map(str::trim).collect::<Vec<_>>().join(" ") };
+    let members = if multiline {
+        members.to_string()
+    } else {
+        members.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+    };
     let closing = if multiline { "\n" } else { " " };
     Some(format!("{body}{sep}{members}{closing}{tail}"))
 }
@@ -236,7 +249,10 @@ mod tests {
         let cut = b"{\n  \"runtimes\": {\n    \"nvidia\": {";
         let e = parse(cut).unwrap_err();
         assert!(e.to_string().contains("cut short"), "{e}");
-        assert!(matches!(parse(b"\x7fELF\x02\x01\x01\0\0\0").unwrap_err(), DaemonJsonError::Syntax { line: 1, .. }));
+        assert!(matches!(
+            parse(b"\x7fELF\x02\x01\x01\0\0\0").unwrap_err(),
+            DaemonJsonError::Syntax { line: 1, .. }
+        ));
         assert_eq!(parse(b"[]").unwrap_err(), DaemonJsonError::NotAnObject("an array"));
     }
 
@@ -263,16 +279,32 @@ mod tests {
         let keys: Vec<&str> = out.keys().map(String::as_str).collect();
         assert_eq!(keys, ["data-root", "log-opts", "my-own-key", "features", "runtimes", "default-runtime"]);
         assert_eq!(out["my-own-key"], serde_json::json!([1, 2, 3]));
-        assert_eq!(out["runtimes"]["nvidia"], serde_json::json!({"path": "nvidia-container-runtime", "runtimeArgs": []}));
+        assert_eq!(
+            out["runtimes"]["nvidia"],
+            serde_json::json!({"path": "nvidia-container-runtime", "runtimeArgs": []})
+        );
         let text = String::from_utf8(render(&out, src)).unwrap();
         assert!(text.starts_with("{\n  \"data-root\""), "{text}");
         assert!(text.ends_with("}\n"));
-        assert_eq!(unknown_keys(&out, &["data-root".into(), "log-opts".into(), "features".into(), "runtimes".into(), "default-runtime".into()]), ["my-own-key"]);
+        assert_eq!(
+            unknown_keys(
+                &out,
+                &[
+                    "data-root".into(),
+                    "log-opts".into(),
+                    "features".into(),
+                    "runtimes".into(),
+                    "default-runtime".into()
+                ]
+            ),
+            ["my-own-key"]
+        );
     }
 
     #[test]
     fn appending_keeps_every_original_byte() {
-        let src = b"{\n  \"data-root\": \"/ssd/docker\",\n  \"registry-mirrors\": [\"http://127.0.0.1:5000\"]\n}\n";
+        let src =
+            b"{\n  \"data-root\": \"/ssd/docker\",\n  \"registry-mirrors\": [\"http://127.0.0.1:5000\"]\n}\n";
         let cur = parse(src).unwrap();
         let want = with_nvidia_runtime(&cur, true).unwrap();
         let out = String::from_utf8(render_edit(src, &cur, &want)).unwrap();
@@ -284,7 +316,10 @@ mod tests {
         let cur = parse(one).unwrap();
         let want = with_nvidia_runtime(&cur, false).unwrap();
         let out = String::from_utf8(render_edit(one, &cur, &want)).unwrap();
-        assert_eq!(out, r#"{"data-root": "/ssd/docker", "runtimes": { "nvidia": { "path": "nvidia-container-runtime", "runtimeArgs": [] } } }"#);
+        assert_eq!(
+            out,
+            r#"{"data-root": "/ssd/docker", "runtimes": { "nvidia": { "path": "nvidia-container-runtime", "runtimeArgs": [] } } }"#
+        );
         // A changed value re-renders the whole file.
         let runc = br#"{"default-runtime": "runc"}"#;
         let cur = parse(runc).unwrap();
@@ -297,7 +332,10 @@ mod tests {
         let map = parse(JETPACK.as_bytes()).unwrap();
         let once = with_nvidia_runtime(&map, true).unwrap();
         // `args` (nvidia-ctk's spelling) is kept; no `runtimeArgs` added beside it.
-        assert_eq!(once["runtimes"]["nvidia"], serde_json::json!({"args": [], "path": "nvidia-container-runtime"}));
+        assert_eq!(
+            once["runtimes"]["nvidia"],
+            serde_json::json!({"args": [], "path": "nvidia-container-runtime"})
+        );
         assert_eq!(with_nvidia_runtime(&once, true).unwrap(), once);
         let text = String::from_utf8(render(&once, JETPACK.as_bytes())).unwrap();
         assert!(text.contains("\n    \"runtimes\""), "keeps the 4-space indent: {text}");

@@ -84,7 +84,10 @@ mod tests {
 
     #[test]
     fn model_strips_the_trailing_nul() {
-        assert_eq!(model(b"NVIDIA Orin Nano Developer Kit\0").as_deref(), Some("NVIDIA Orin Nano Developer Kit"));
+        assert_eq!(
+            model(b"NVIDIA Orin Nano Developer Kit\0").as_deref(),
+            Some("NVIDIA Orin Nano Developer Kit")
+        );
         assert_eq!(model(b"\0"), None);
         assert_eq!(model(b""), None);
     }

@@ -14,7 +14,9 @@ pub fn parse(text: &str) -> Result<Space, String> {
     }
     let line = lines.next().ok_or("no data line")?;
     let mut f = line.split_whitespace();
-    let num = |s: Option<&str>| s.and_then(|v| v.parse::<u64>().ok()).ok_or_else(|| format!("unexpected line `{}`", line.trim()));
+    let num = |s: Option<&str>| {
+        s.and_then(|v| v.parse::<u64>().ok()).ok_or_else(|| format!("unexpected line `{}`", line.trim()))
+    };
     Ok(Space { total_bytes: num(f.next())?, avail_bytes: num(f.next())? })
 }
 

@@ -76,17 +76,25 @@ pub fn parse(stdout: &str, stderr: &str) -> Result<DockerInfo, Unreachable> {
             docker_root_dir: r.docker_root_dir,
             cgroup_driver: r.cgroup_driver,
             cgroup_version: r.cgroup_version,
-            client_version: r.client_info.as_ref().and_then(|c| c.get("Version")).and_then(Value::as_str).map(str::to_string),
+            client_version: r
+                .client_info
+                .as_ref()
+                .and_then(|c| c.get("Version"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
             warnings: r.warnings.unwrap_or_default(),
         }),
         _ => {
             let why = errors.join("; ");
             let why = if why.trim().is_empty() { stderr.trim().to_string() } else { why };
             let lower = why.to_lowercase();
-            let first = why.lines().find(|l| !l.trim().is_empty()).unwrap_or("no answer from the daemon").to_string();
+            let first =
+                why.lines().find(|l| !l.trim().is_empty()).unwrap_or("no answer from the daemon").to_string();
             Err(if lower.contains("permission denied") {
                 Unreachable::PermissionDenied(first)
-            } else if lower.contains("cannot connect to the docker daemon") || lower.contains("is the docker daemon running") {
+            } else if lower.contains("cannot connect to the docker daemon")
+                || lower.contains("is the docker daemon running")
+            {
                 Unreachable::DaemonDown(first)
             } else {
                 Unreachable::Other(first)

@@ -33,7 +33,8 @@ impl DpkgStatus {
 
     /// Installed packages whose name satisfies `pred`, sorted by name.
     pub fn installed_matching(&self, pred: impl Fn(&str) -> bool) -> Vec<&Package> {
-        let mut v: Vec<&Package> = self.packages.values().filter(|p| p.installed() && pred(&p.name)).collect();
+        let mut v: Vec<&Package> =
+            self.packages.values().filter(|p| p.installed() && pred(&p.name)).collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }

@@ -39,7 +39,10 @@ mod tests {
         assert_eq!(loaded(proc), ["nvgpu", "ip_tables"]);
         let dep = "kernel/net/ipv4/netfilter/iptable_raw.ko.zst: kernel/net/ipv4/netfilter/ip_tables.ko.zst kernel/net/netfilter/x_tables.ko.zst\nkernel/drivers/gpu/drm/tegra/tegra-drm.ko:\n";
         assert_eq!(available(dep), ["iptable_raw", "tegra_drm"]);
-        assert_eq!(builtin("kernel/net/ipv4/netfilter/ip_tables.ko\nkernel/fs/ext4/ext4.ko\n"), ["ip_tables", "ext4"]);
+        assert_eq!(
+            builtin("kernel/net/ipv4/netfilter/ip_tables.ko\nkernel/fs/ext4/ext4.ko\n"),
+            ["ip_tables", "ext4"]
+        );
         assert!(builtin("garbage\n").is_empty());
     }
 }

@@ -102,14 +102,18 @@ mod tests {
         let s = swaps(text).unwrap();
         assert_eq!(s.len(), 3);
         assert!(s[0].is_zram() && !s[2].is_zram());
-        assert_eq!((s[2].file.as_str(), s[2].kind.as_str(), s[2].size_kb, s[2].priority), ("/ssd/swap file", "file", 16777212, -2));
+        assert_eq!(
+            (s[2].file.as_str(), s[2].kind.as_str(), s[2].size_kb, s[2].priority),
+            ("/ssd/swap file", "file", 16777212, -2)
+        );
         assert!(swaps("Filename\tType\tSize\tUsed\tPriority\n").unwrap().is_empty());
         assert!(swaps("garbage\n").is_err());
     }
 
     #[test]
     fn cpuinfo_counts_processors() {
-        let arm = "processor\t: 0\nBogoMIPS\t: 62.50\nCPU part\t: 0xd42\n\nprocessor\t: 1\nBogoMIPS\t: 62.50\n";
+        let arm =
+            "processor\t: 0\nBogoMIPS\t: 62.50\nCPU part\t: 0xd42\n\nprocessor\t: 1\nBogoMIPS\t: 62.50\n";
         assert_eq!(cpuinfo(arm), CpuInfo { count: 2, model: None });
         let x86 = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n";
         assert_eq!(cpuinfo(x86).model.as_deref(), Some("Intel(R) Xeon(R) CPU @ 2.20GHz"));

@@ -3,17 +3,17 @@
 
 pub mod accounts;
 pub mod cuda_version;
+pub mod daemon_json;
 pub mod device_tree;
 pub mod df;
+pub mod docker_info;
 pub mod dpkg_status;
+pub mod kernel_modules;
 pub mod meminfo;
 pub mod mountinfo;
 pub mod nv_tegra_release;
 pub mod nvpmodel;
 pub mod os_release;
-pub mod daemon_json;
-pub mod docker_info;
-pub mod kernel_modules;
 pub mod toolkit_config;
 
 #[cfg(test)]

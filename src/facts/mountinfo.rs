@@ -19,7 +19,10 @@ pub fn parse(text: &str) -> Result<Vec<Mount>, String> {
     let mut mounts = Vec::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split(' ').collect();
-        let sep = fields.iter().position(|f| *f == "-").ok_or_else(|| format!("line {}: no ` - ` separator", n + 1))?;
+        let sep = fields
+            .iter()
+            .position(|f| *f == "-")
+            .ok_or_else(|| format!("line {}: no ` - ` separator", n + 1))?;
         if sep < 6 || fields.len() < sep + 3 {
             return Err(format!("line {}: expected at least 10 fields", n + 1));
         }
@@ -57,7 +60,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
+        if bytes[i] == b'\\'
+            && i + 3 < bytes.len()
+            && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b))
+        {
             let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
             out.push(v);
             i += 4;
@@ -88,7 +94,16 @@ mod tests {
     fn parses_real_lines_with_optional_fields_and_escapes() {
         let m = parse(ORIN).unwrap();
         assert_eq!(m.len(), 7);
-        assert_eq!(m[2], Mount { dev: "179:1".into(), root: "/".into(), mount_point: "/".into(), fs_type: "ext4".into(), source: "/dev/mmcblk0p1".into() });
+        assert_eq!(
+            m[2],
+            Mount {
+                dev: "179:1".into(),
+                root: "/".into(),
+                mount_point: "/".into(),
+                fs_type: "ext4".into(),
+                source: "/dev/mmcblk0p1".into()
+            }
+        );
         assert_eq!(m[5].root, "/docker");
         assert_eq!(m[6].mount_point, "/media/nvidia/My Disk");
     }

@@ -16,12 +16,18 @@ pub struct NvTegraRelease {
 
 pub fn parse(text: &str) -> Result<NvTegraRelease, String> {
     let first = text.lines().find(|l| !l.trim().is_empty()).ok_or("no release line")?;
-    let rest = first.trim().strip_prefix("# R").ok_or_else(|| format!("line 1 does not start with \"# R\": {:?}", clip(first)))?;
-    let (major, rest) = rest.split_once(' ').ok_or_else(|| format!("no release number on line 1: {:?}", clip(first)))?;
+    let rest = first
+        .trim()
+        .strip_prefix("# R")
+        .ok_or_else(|| format!("line 1 does not start with \"# R\": {:?}", clip(first)))?;
+    let (major, rest) =
+        rest.split_once(' ').ok_or_else(|| format!("no release number on line 1: {:?}", clip(first)))?;
     let major: u32 = major.parse().map_err(|_| format!("release \"R{}\" is not a number", clip(major)))?;
-    let revision = field(rest, "REVISION:").ok_or_else(|| format!("no REVISION on line 1: {:?}", clip(first)))?;
+    let revision =
+        field(rest, "REVISION:").ok_or_else(|| format!("no REVISION on line 1: {:?}", clip(first)))?;
     let mut nums = revision.split('.');
-    let minor = nums.next().and_then(|n| n.parse().ok()).ok_or_else(|| format!("bad REVISION {revision:?}"))?;
+    let minor =
+        nums.next().and_then(|n| n.parse().ok()).ok_or_else(|| format!("bad REVISION {revision:?}"))?;
     let patch = match nums.next() {
         Some(p) => p.parse().map_err(|_| format!("bad REVISION {revision:?}"))?,
         None => 0,
@@ -37,7 +43,12 @@ pub fn parse(text: &str) -> Result<NvTegraRelease, String> {
             userspace_lib_dir = Some(v.trim().to_string());
         }
     }
-    Ok(NvTegraRelease { version: L4tVersion::new(major, minor, patch), board, kernel_variant, userspace_lib_dir })
+    Ok(NvTegraRelease {
+        version: L4tVersion::new(major, minor, patch),
+        board,
+        kernel_variant,
+        userspace_lib_dir,
+    })
 }
 
 /// The value after `key` up to the next comma.

@@ -35,7 +35,9 @@ pub fn parse_conf(text: &str) -> Result<NvpmodelConf, String> {
         let get = |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v);
         match tag {
             "POWER_MODEL" => {
-                let id = get("ID").and_then(|v| v.parse().ok()).ok_or_else(|| format!("`{}`: no numeric ID", line.trim()))?;
+                let id = get("ID")
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| format!("`{}`: no numeric ID", line.trim()))?;
                 let name = get("NAME").unwrap_or("").to_string();
                 conf.models.push(PowerModel { id, name });
             }
@@ -91,7 +93,10 @@ CPU_ONLINE CORE_0 1
     #[test]
     fn conf_lists_models_and_default_and_ignores_params() {
         let c = parse_conf(NANO_SUPER).unwrap();
-        assert_eq!(c.models.iter().map(|m| (m.id, m.name.as_str())).collect::<Vec<_>>(), vec![(0, "15W"), (1, "25W"), (2, "MAXN_SUPER"), (3, "7W")]);
+        assert_eq!(
+            c.models.iter().map(|m| (m.id, m.name.as_str())).collect::<Vec<_>>(),
+            vec![(0, "15W"), (1, "25W"), (2, "MAXN_SUPER"), (3, "7W")]
+        );
         assert_eq!(c.default, Some(2));
         assert_eq!(c.name_of(3), Some("7W"));
         assert!(parse_conf("# nothing\n< PARAM TYPE=FILE NAME=X >\n").is_err());
@@ -104,6 +109,9 @@ CPU_ONLINE CORE_0 1
         assert_eq!(parse_status("pmode:0001\nfmode:quiet\n"), Some(1));
         assert_eq!(parse_status("garbage"), None);
         assert_eq!(parse_query("NV Power Mode: MAXN\n0\n"), Some(PowerModel { id: 0, name: "MAXN".into() }));
-        assert_eq!(parse_query("NV Fan Mode:cool\nNV Power Mode: MODE_15W\n1\n"), Some(PowerModel { id: 1, name: "MODE_15W".into() }));
+        assert_eq!(
+            parse_query("NV Fan Mode:cool\nNV Power Mode: MODE_15W\n1\n"),
+            Some(PowerModel { id: 1, name: "MODE_15W".into() })
+        );
     }
 }

@@ -14,7 +14,11 @@ pub fn parse(text: &str) -> BTreeMap<String, String> {
                 return None;
             }
             let v = v.trim();
-            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))).unwrap_or(v);
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                .unwrap_or(v);
             Some((k.to_string(), v.replace("\\\"", "\"")))
         })
         .collect()

@@ -16,11 +16,11 @@ pub struct RuntimeConfig {
 }
 
 pub fn parse_config(text: &str) -> Result<RuntimeConfig, String> {
-    let value: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        match e.span() {
-            Some(span) => format!("line {}: {}", text[..span.start.min(text.len())].matches('\n').count() + 1, e.message()),
-            None => e.message().to_string(),
+    let value: toml::Table = text.parse().map_err(|e: toml::de::Error| match e.span() {
+        Some(span) => {
+            format!("line {}: {}", text[..span.start.min(text.len())].matches('\n').count() + 1, e.message())
         }
+        None => e.message().to_string(),
     })?;
     let runtime = value.get("nvidia-container-runtime").and_then(toml::Value::as_table);
     let mode = runtime.and_then(|r| r.get("mode")).and_then(toml::Value::as_str);
@@ -30,7 +30,11 @@ pub fn parse_config(text: &str) -> Result<RuntimeConfig, String> {
         .and_then(|c| c.get("mount-spec-path"))
         .and_then(toml::Value::as_str)
         .unwrap_or(DEFAULT_CSV_DIR);
-    Ok(RuntimeConfig { mode: mode.unwrap_or("auto").to_string(), mode_set: mode.is_some(), csv_dir: csv_dir.to_string() })
+    Ok(RuntimeConfig {
+        mode: mode.unwrap_or("auto").to_string(),
+        mode_set: mode.is_some(),
+        csv_dir: csv_dir.to_string(),
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +54,14 @@ pub fn parse_csv(text: &str) -> (Vec<CsvEntry>, Vec<usize>) {
             continue;
         }
         match line.split_once(',') {
-            Some((kind, path)) if matches!(kind.trim(), "dev" | "lib" | "sym" | "dir") && path.trim().starts_with('/') => {
-                entries.push(CsvEntry { kind: kind.trim().to_string(), path: path.trim().to_string(), line: i + 1 })
+            Some((kind, path))
+                if matches!(kind.trim(), "dev" | "lib" | "sym" | "dir") && path.trim().starts_with('/') =>
+            {
+                entries.push(CsvEntry {
+                    kind: kind.trim().to_string(),
+                    path: path.trim().to_string(),
+                    line: i + 1,
+                })
             }
             _ => bad.push(i + 1),
         }

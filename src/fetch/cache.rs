@@ -132,7 +132,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
 pub fn place(blob: &Path, dest: &Path) -> Result<(), FetchError> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| FetchError::io(dir, e))?;
-    let tmp = dir.join(format!(".{}.jetdoc-tmp-{}", dest.file_name().and_then(|n| n.to_str()).unwrap_or("file"), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.jetdoc-tmp-{}",
+        dest.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
     let _ = std::fs::remove_file(&tmp);
     if std::fs::hard_link(blob, &tmp).is_err() {
         if let Err(e) = std::fs::copy(blob, &tmp) {

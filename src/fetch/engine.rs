@@ -1,7 +1,9 @@
 //! The download engine: one artifact = a list of mirror URLs and, when known, its sha256.
 
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE};
+use reqwest::header::{
+    CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, RANGE,
+};
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -235,10 +237,21 @@ impl Fetcher {
         if a.urls.len() == 1 && mismatches.len() == 1 {
             return Err(mismatches.pop().unwrap());
         }
-        Err(FetchError::AllFailed { name: describe(a), attempts: failures, mismatch: mismatches.pop().map(Box::new) })
+        Err(FetchError::AllFailed {
+            name: describe(a),
+            attempts: failures,
+            mismatch: mismatches.pop().map(Box::new),
+        })
     }
 
-    fn attempt(&self, id: usize, url: &str, a: &Artifact, key: &str, rep: &dyn Reporter) -> Result<Fetched, AttemptError> {
+    fn attempt(
+        &self,
+        id: usize,
+        url: &str,
+        a: &Artifact,
+        key: &str,
+        rep: &dyn Reporter,
+    ) -> Result<Fetched, AttemptError> {
         let part = self.cache.partial(key);
         let meta_path = self.cache.partial_meta(key);
         let local = |p: &std::path::Path| {
@@ -249,14 +262,18 @@ impl Fetcher {
         // A partial file is resumed only from the same URL and with a validator, so that the
         // server can tell us (If-Range) when the file changed under it.
         let meta: Option<UrlRecord> = read_json(&meta_path).filter(|m: &UrlRecord| m.url == url);
-        let validator = meta.as_ref().and_then(|m| m.etag.clone().filter(|e| !e.starts_with("W/")).or(m.last_modified.clone()));
+        let validator = meta
+            .as_ref()
+            .and_then(|m| m.etag.clone().filter(|e| !e.starts_with("W/")).or(m.last_modified.clone()));
         let mut have = match (&meta, &validator) {
             (Some(_), Some(_)) => std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0),
             _ => 0,
         };
         let mut req = self.client.get(url);
         if have > 0 {
-            req = req.header(RANGE, format!("bytes={have}-")).header(IF_RANGE, validator.clone().unwrap_or_default());
+            req = req
+                .header(RANGE, format!("bytes={have}-"))
+                .header(IF_RANGE, validator.clone().unwrap_or_default());
         }
         let resp = req.send().map_err(|e| classify(&e))?;
         let status = resp.status();
@@ -266,7 +283,9 @@ impl Fetcher {
                 _ => {
                     // A range we did not ask for: start over rather than splice.
                     discard(&part, &meta_path);
-                    return Err(AttemptError::Retry("server answered an unexpected range; restarting".into()));
+                    return Err(AttemptError::Retry(
+                        "server answered an unexpected range; restarting".into(),
+                    ));
                 }
             },
             StatusCode::OK => {
@@ -278,7 +297,10 @@ impl Fetcher {
                 discard(&part, &meta_path);
                 return Err(AttemptError::Retry("416 for the resume range; restarting from zero".into()));
             }
-            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT || s == StatusCode::TOO_MANY_REQUESTS => {
+            s if s.is_server_error()
+                || s == StatusCode::REQUEST_TIMEOUT
+                || s == StatusCode::TOO_MANY_REQUESTS =>
+            {
                 return Err(AttemptError::Retry(format!("HTTP {s}")));
             }
             s => return Err(AttemptError::NextMirror(format!("HTTP {s}"))),
@@ -317,10 +339,11 @@ impl Fetcher {
         };
 
         rep.started(id, &a.name, total, have);
-        let transferred = stream(resp, &mut file, &mut hasher, |n| rep.progress(id, n)).map_err(|(n, e)| {
-            let _ = file.flush();
-            AttemptError::Retry(format!("connection lost after {} bytes: {e}", have + n))
-        })?;
+        let transferred =
+            stream(resp, &mut file, &mut hasher, |n| rep.progress(id, n)).map_err(|(n, e)| {
+                let _ = file.flush();
+                AttemptError::Retry(format!("connection lost after {} bytes: {e}", have + n))
+            })?;
         let size = have + transferred;
         if let Some(t) = total {
             if size != t {
@@ -364,7 +387,12 @@ impl Fetcher {
 
 /// Copies the body to the file while hashing. Hashing runs on a second thread so that it
 /// overlaps the network and the disk (sha256 is the slowest part on a fast link).
-fn stream(mut resp: Response, file: &mut File, hasher: &mut Sha256, progress: impl Fn(u64)) -> Result<u64, (u64, std::io::Error)> {
+fn stream(
+    mut resp: Response,
+    file: &mut File,
+    hasher: &mut Sha256,
+    progress: impl Fn(u64),
+) -> Result<u64, (u64, std::io::Error)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
     let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     let taken = std::mem::take(hasher);
@@ -478,7 +506,9 @@ fn content_range(resp: &Response) -> Option<(u64, Option<u64>)> {
 fn file_name_of(resp: &Response) -> Option<String> {
     if let Some(cd) = header_str(resp, CONTENT_DISPOSITION) {
         if let Some(i) = cd.find("filename=") {
-            if let Some(name) = safe_file_name(cd[i + 9..].split(';').next().unwrap_or("").trim().trim_matches('"')) {
+            if let Some(name) =
+                safe_file_name(cd[i + 9..].split(';').next().unwrap_or("").trim().trim_matches('"'))
+            {
                 return Some(name);
             }
         }
@@ -534,12 +564,18 @@ mod tests {
         assert_eq!(safe_file_name(&percent_decode("..%2F..%2Fx.run")).as_deref(), Some("x.run"));
         assert_eq!(safe_file_name(".."), None);
         assert_eq!(safe_file_name("dir/"), None);
-        assert_eq!(safe_file_name("ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run").as_deref(), Some("ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run"));
+        assert_eq!(
+            safe_file_name("ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run").as_deref(),
+            Some("ZED_SDK_Tegra_L4T36.4_v5.0.7.zstd.run")
+        );
     }
 
     #[test]
     fn percent_decoding_of_file_names() {
-        assert_eq!(percent_decode("torch-2.5.0a0%2B872d972e41-cp310.whl"), "torch-2.5.0a0+872d972e41-cp310.whl");
+        assert_eq!(
+            percent_decode("torch-2.5.0a0%2B872d972e41-cp310.whl"),
+            "torch-2.5.0a0+872d972e41-cp310.whl"
+        );
         assert_eq!(percent_decode("a%2"), "a%2");
     }
 }

@@ -20,7 +20,9 @@ pub enum Finish {
     /// Served from the cache: no byte transferred.
     Cached,
     /// Downloaded; `bytes` counts what came over the network in this run (resumes count only the rest).
-    Downloaded { bytes: u64 },
+    Downloaded {
+        bytes: u64,
+    },
     Failed(String),
 }
 

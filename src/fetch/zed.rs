@@ -36,7 +36,9 @@ pub enum ZedError {
 /// Splits `5.0.2` into (`5.0`, Some(`5.0.2`)) and `5.0` into (`5.0`, None).
 fn split_version(v: &str) -> Result<(String, Option<String>), ZedError> {
     let parts: Vec<&str> = v.trim().trim_start_matches('v').split('.').collect();
-    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if !(2..=3).contains(&parts.len())
+        || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err(ZedError::BadVersion(v.to_string()));
     }
     Ok((format!("{}.{}", parts[0], parts[1]), (parts.len() == 3).then(|| parts.join("."))))
@@ -55,11 +57,21 @@ fn flags(k: &Knowledge, x86: bool) -> Vec<(String, String)> {
 }
 
 fn pattern<'a>(k: &'a Knowledge, platform: &str) -> Result<&'a str, ZedError> {
-    k.zed_url.iter().rev().find(|u| u.platform == platform).map(|u| u.pattern.as_str()).ok_or_else(|| ZedError::NoPattern(platform.into()))
+    k.zed_url
+        .iter()
+        .rev()
+        .find(|u| u.platform == platform)
+        .map(|u| u.pattern.as_str())
+        .ok_or_else(|| ZedError::NoPattern(platform.into()))
 }
 
 /// The installer for a Jetson on L4T `major.minor`.
-pub fn for_jetson(k: &Knowledge, major: u32, minor: u32, version: Option<&str>) -> Result<ZedChoice, ZedError> {
+pub fn for_jetson(
+    k: &Knowledge,
+    major: u32,
+    minor: u32,
+    version: Option<&str>,
+) -> Result<ZedChoice, ZedError> {
     let parse = |s: &str| -> Option<(u32, u32)> {
         let (a, b) = s.split_once('.')?;
         Some((a.parse().ok()?, b.parse().ok()?))
@@ -86,14 +98,23 @@ pub fn for_jetson(k: &Knowledge, major: u32, minor: u32, version: Option<&str>) 
     if !row.sdk.contains(&sdk) {
         return Err(ZedError::NoVersion { sdk, token, available: row.sdk.clone() });
     }
-    let note = (row.l4t != format!("{major}.{minor}"))
-        .then(|| format!("no build for L4T {major}.{minor}; using the L4T {} build (same major, nearest lower minor)", row.l4t));
+    let note = (row.l4t != format!("{major}.{minor}")).then(|| {
+        format!(
+            "no build for L4T {major}.{minor}; using the L4T {} build (same major, nearest lower minor)",
+            row.l4t
+        )
+    });
     let url = pattern(k, "jetson")?.replace("{sdk}", &sdk).replace("{l4t}", &row.l4t);
     Ok(ZedChoice { sdk, wanted, token, url, note, flags: flags(k, false) })
 }
 
 /// The installer for an x86_64 machine with CUDA `cuda_major` on Ubuntu `ubuntu_major`.
-pub fn for_x86(k: &Knowledge, cuda_major: &str, ubuntu_major: &str, version: Option<&str>) -> Result<ZedChoice, ZedError> {
+pub fn for_x86(
+    k: &Knowledge,
+    cuda_major: &str,
+    ubuntu_major: &str,
+    version: Option<&str>,
+) -> Result<ZedChoice, ZedError> {
     let token = format!("cu{cuda_major}/ubuntu{ubuntu_major}");
     let Some(row) = k.zed_x86.iter().rev().find(|z| z.cuda == cuda_major && z.ubuntu == ubuntu_major) else {
         let supported = k.zed_x86.iter().map(|z| format!("cu{}/ubuntu{}", z.cuda, z.ubuntu)).collect();
@@ -106,7 +127,10 @@ pub fn for_x86(k: &Knowledge, cuda_major: &str, ubuntu_major: &str, version: Opt
     if !row.sdk.contains(&sdk) {
         return Err(ZedError::NoVersion { sdk, token, available: row.sdk.clone() });
     }
-    let url = pattern(k, "x86_64")?.replace("{sdk}", &sdk).replace("{cuda}", cuda_major).replace("{ubuntu}", ubuntu_major);
+    let url = pattern(k, "x86_64")?
+        .replace("{sdk}", &sdk)
+        .replace("{cuda}", cuda_major)
+        .replace("{ubuntu}", ubuntu_major);
     Ok(ZedChoice { sdk, wanted, token, url, note: None, flags: flags(k, true) })
 }
 
@@ -153,9 +177,15 @@ mod tests {
     #[test]
     fn x86_and_file_names() {
         let k = Knowledge::builtin();
-        assert_eq!(for_x86(&k, "12", "22", None).unwrap().url, "https://download.stereolabs.com/zedsdk/5.0/cu12/ubuntu22");
+        assert_eq!(
+            for_x86(&k, "12", "22", None).unwrap().url,
+            "https://download.stereolabs.com/zedsdk/5.0/cu12/ubuntu22"
+        );
         assert_eq!(version_in_file_name("ZED_SDK_Tegra_L4T36.4_v5.1.1.zstd.run").as_deref(), Some("5.1.1"));
-        assert_eq!(version_in_file_name("ZED_SDK_Ubuntu22_cuda12.8_tensorrt10.9_v5.1.2.zstd.run").as_deref(), Some("5.1.2"));
+        assert_eq!(
+            version_in_file_name("ZED_SDK_Ubuntu22_cuda12.8_tensorrt10.9_v5.1.2.zstd.run").as_deref(),
+            Some("5.1.2")
+        );
         assert_eq!(version_in_file_name("jetsons"), None);
     }
 }

@@ -115,13 +115,21 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, ApplyError> {
 
 /// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync, the mode and
 /// owner of `like` (0644 root for a new file), rename over the target, fsync the directory.
-pub fn atomic_write(path: &Path, bytes: &[u8], mode: Option<u32>, owner: Option<(u32, u32)>) -> Result<(), ApplyError> {
-    let dir = path.parent().ok_or_else(|| ApplyError::Journal(format!("{} has no parent directory", path.display())))?;
+pub fn atomic_write(
+    path: &Path,
+    bytes: &[u8],
+    mode: Option<u32>,
+    owner: Option<(u32, u32)>,
+) -> Result<(), ApplyError> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| ApplyError::Journal(format!("{} has no parent directory", path.display())))?;
     fs::create_dir_all(dir).map_err(io(dir))?;
     let mut tmp = tempfile::Builder::new().prefix(".jetdoc-").tempfile_in(dir).map_err(io(dir))?;
     tmp.write_all(bytes).map_err(io(tmp.path()))?;
     tmp.as_file().sync_all().map_err(io(path))?;
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode.unwrap_or(0o644) & 0o7777)).map_err(io(path))?;
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode.unwrap_or(0o644) & 0o7777))
+        .map_err(io(path))?;
     if let Some((uid, gid)) = owner {
         // Only root can give a file away; keeping our own uid is the best a user can do.
         if tmp.as_file().metadata().map(|m| (m.uid(), m.gid())).ok() != Some((uid, gid)) {
@@ -175,7 +183,12 @@ pub fn read_journal(state: &Path) -> Result<Vec<JournalEntry>, ApplyError> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             serde_json::from_str(l).map_err(|e| {
-                ApplyError::Journal(format!("{} line {}: {e}; the journal is damaged: restore files from {}/backups by hand", path.display(), i + 1, state.display()))
+                ApplyError::Journal(format!(
+                    "{} line {}: {e}; the journal is damaged: restore files from {}/backups by hand",
+                    path.display(),
+                    i + 1,
+                    state.display()
+                ))
             })
         })
         .collect()
@@ -219,7 +232,9 @@ fn wait_for_docker(host: &Host) -> DaemonState {
     let deadline = std::time::Instant::now() + COME_BACK;
     loop {
         let (state, _) = query_daemon(host);
-        let retry = matches!(state, DaemonState::Unreachable(_)) && std::time::Instant::now() < deadline && host.runner_kind() == "real";
+        let retry = matches!(state, DaemonState::Unreachable(_))
+            && std::time::Instant::now() < deadline
+            && host.runner_kind() == "real";
         if !retry {
             return state;
         }
@@ -247,7 +262,9 @@ pub fn apply(host: &Host, plan: &Plan, rep: &dyn Reporter) -> Result<Applied, Ap
         .steps
         .iter()
         .filter_map(|s| match s {
-            Step::Run { cmd, .. } | Step::Validate { cmd, .. } | Step::RestartDocker { cmd } => Some(cmd.display()),
+            Step::Run { cmd, .. } | Step::Validate { cmd, .. } | Step::RestartDocker { cmd } => {
+                Some(cmd.display())
+            }
             _ => None,
         })
         .collect();
@@ -292,7 +309,10 @@ pub fn apply(host: &Host, plan: &Plan, rep: &dyn Reporter) -> Result<Applied, Ap
                         None => None,
                     };
                     atomic_write(&real, &fc.after, mode, owner)?;
-                    out.changed.push(ChangedFile { path: fc.path.clone(), backup: backup_rel.as_ref().map(|r| format!("{STATE_DIR}/{r}")) });
+                    out.changed.push(ChangedFile {
+                        path: fc.path.clone(),
+                        backup: backup_rel.as_ref().map(|r| format!("{STATE_DIR}/{r}")),
+                    });
                     written.push(Written {
                         path: fc.path.clone(),
                         real,
@@ -311,7 +331,10 @@ pub fn apply(host: &Host, plan: &Plan, rep: &dyn Reporter) -> Result<Applied, Ap
                     if Some(index) == last_write {
                         // Journaled before anything can go wrong with Docker: even if jetdoc is
                         // killed during the restart, `--undo` knows this change.
-                        append_journal(&state, &entry("apply", written.iter().map(|w| w.journal.clone()).collect()))?;
+                        append_journal(
+                            &state,
+                            &entry("apply", written.iter().map(|w| w.journal.clone()).collect()),
+                        )?;
                         out.id = Some(id.clone());
                     }
                     Ok(())
@@ -319,18 +342,25 @@ pub fn apply(host: &Host, plan: &Plan, rep: &dyn Reporter) -> Result<Applied, Ap
             }
             Step::Validate { cmd, file } => {
                 rep.step(&format!("validating {file}"));
-                let real = host.resolve(file).map(|p| p.display().to_string()).unwrap_or_else(|_| file.clone());
-                let argv: Vec<String> = cmd.argv.iter().map(|a| if a == file { real.clone() } else { a.clone() }).collect();
+                let real =
+                    host.resolve(file).map(|p| p.display().to_string()).unwrap_or_else(|_| file.clone());
+                let argv: Vec<String> =
+                    cmd.argv.iter().map(|a| if a == file { real.clone() } else { a.clone() }).collect();
                 let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
                 let r = host.run_with_timeout(&argv[0], &args, RESTART_TIMEOUT);
                 out.ran.push(cmd.display());
                 match r.status {
                     CmdStatus::Exited(0) => Ok(()),
                     CmdStatus::NotFound => {
-                        out.notes.push("dockerd is not on PATH: the new file was not validated before the restart".into());
+                        out.notes.push(
+                            "dockerd is not on PATH: the new file was not validated before the restart"
+                                .into(),
+                        );
                         Ok(())
                     }
-                    _ => Err(format!("dockerd rejects the new {file}: {}", r.describe_failure(&cmd.display()))),
+                    _ => {
+                        Err(format!("dockerd rejects the new {file}: {}", r.describe_failure(&cmd.display())))
+                    }
                 }
             }
             Step::RestartDocker { cmd } => {
@@ -380,14 +410,23 @@ pub fn apply(host: &Host, plan: &Plan, rep: &dyn Reporter) -> Result<Applied, Ap
                     out.ran.push(cmd.display());
                     match run_cmd(host, cmd, RESTART_TIMEOUT) {
                         Ok(()) => match wait_for_docker(host) {
-                            DaemonState::Up(_) => out.notes.push("Docker is running again with the original configuration".into()),
-                            other => out.notes.push(format!("Docker is still not answering: {}", describe(&other))),
+                            DaemonState::Up(_) => out
+                                .notes
+                                .push("Docker is running again with the original configuration".into()),
+                            other => {
+                                out.notes.push(format!("Docker is still not answering: {}", describe(&other)))
+                            }
                         },
-                        Err(e) => out.notes.push(format!("the second restart failed too: {e}; check `journalctl -u docker -n 50`")),
+                        Err(e) => out.notes.push(format!(
+                            "the second restart failed too: {e}; check `journalctl -u docker -n 50`"
+                        )),
                     }
                 }
                 // Same id: the apply entry above is cancelled and no longer offered to --undo.
-                append_journal(&state, &entry("rolled-back", written.iter().map(|w| w.journal.clone()).collect()))?;
+                append_journal(
+                    &state,
+                    &entry("rolled-back", written.iter().map(|w| w.journal.clone()).collect()),
+                )?;
                 out.id = Some(id.clone());
             }
         }
@@ -414,17 +453,36 @@ pub fn undo(host: &Host, id: Option<&str>, force: bool, rep: &dyn Reporter) -> R
         .iter()
         .filter_map(|e| if e.action == "rolled-back" { Some(e.id.as_str()) } else { e.undoes.as_deref() })
         .collect();
-    let candidates: Vec<&JournalEntry> = journal.iter().filter(|e| e.action == "apply" && !undone.contains(&e.id.as_str())).collect();
+    let candidates: Vec<&JournalEntry> =
+        journal.iter().filter(|e| e.action == "apply" && !undone.contains(&e.id.as_str())).collect();
     let entry = match id {
         Some(id) => match journal.iter().find(|e| e.id == id) {
-            Some(e) if e.action != "apply" => return Err(ApplyError::Journal(format!("journal entry {id} is a {}, not a change that can be undone", e.action))),
-            Some(_) if undone.contains(&id) => return Err(ApplyError::Journal(format!("{id} was already undone or rolled back"))),
+            Some(e) if e.action != "apply" => {
+                return Err(ApplyError::Journal(format!(
+                    "journal entry {id} is a {}, not a change that can be undone",
+                    e.action
+                )))
+            }
+            Some(_) if undone.contains(&id) => {
+                return Err(ApplyError::Journal(format!("{id} was already undone or rolled back")))
+            }
             Some(e) => e,
-            None => return Err(ApplyError::Journal(format!("no journal entry {id} in {}; ids: {}", state.join(JOURNAL).display(), ids(&candidates)))),
+            None => {
+                return Err(ApplyError::Journal(format!(
+                    "no journal entry {id} in {}; ids: {}",
+                    state.join(JOURNAL).display(),
+                    ids(&candidates)
+                )))
+            }
         },
         None => match candidates.last() {
             Some(e) => e,
-            None => return Err(ApplyError::Journal(format!("nothing to undo: {} lists no change that is not undone yet", state.join(JOURNAL).display()))),
+            None => {
+                return Err(ApplyError::Journal(format!(
+                    "nothing to undo: {} lists no change that is not undone yet",
+                    state.join(JOURNAL).display()
+                )))
+            }
         },
     };
     let mut out = Applied { fix: entry.fix.clone(), ..Applied::default() };
@@ -455,7 +513,10 @@ pub fn undo(host: &Host, id: Option<&str>, force: bool, rep: &dyn Reporter) -> R
                 }
             }
         }
-        out.changed.push(ChangedFile { path: f.path.clone(), backup: f.backup.as_ref().map(|r| format!("{STATE_DIR}/{r}")) });
+        out.changed.push(ChangedFile {
+            path: f.path.clone(),
+            backup: f.backup.as_ref().map(|r| format!("{STATE_DIR}/{r}")),
+        });
     }
     if let Some(argv) = &entry.restart {
         let cmd = Cmd { argv: argv.clone() };

@@ -37,7 +37,11 @@ fn plan(ctx: &Context, opts: &Options) -> Result<Plan, Refusal> {
     }
 
     if let Some(why) = &cfg.unreadable {
-        let next = if *why == crate::host::Reason::NeedsRoot { "run jetdoc fix with sudo" } else { "move it away and run jetdoc fix again" };
+        let next = if *why == crate::host::Reason::NeedsRoot {
+            "run jetdoc fix with sudo"
+        } else {
+            "move it away and run jetdoc fix again"
+        };
         return Err(Refusal { message: format!("{}: {why}: {next}", cfg.path) });
     }
     let current = match &cfg.parsed {
@@ -56,16 +60,27 @@ fn plan(ctx: &Context, opts: &Options) -> Result<Plan, Refusal> {
         }
     };
     let wanted = daemon_json::with_nvidia_runtime(&current, jetson).map_err(|e| Refusal {
-        message: format!("{}: {e}; correct it by hand, or pass --force to replace the file after a backup", cfg.path),
+        message: format!(
+            "{}: {e}; correct it by hand, or pass --force to replace the file after a backup",
+            cfg.path
+        ),
     })?;
     let original = cfg.bytes.clone().unwrap_or_default();
     let file_changes = cfg.parsed.is_err() || wanted != current || cfg.bytes.is_none();
     if file_changes {
-        let what = if jetson { "register the nvidia runtime and make it the default" } else { "register the nvidia runtime" };
+        let what = if jetson {
+            "register the nvidia runtime and make it the default"
+        } else {
+            "register the nvidia runtime"
+        };
         plan.steps.push(Step::Write(FileChange {
             path: cfg.path.to_string(),
             before: cfg.bytes.clone(),
-            after: if cfg.parsed.is_ok() { daemon_json::render_edit(&original, &current, &wanted) } else { daemon_json::render(&wanted, b"") },
+            after: if cfg.parsed.is_ok() {
+                daemon_json::render_edit(&original, &current, &wanted)
+            } else {
+                daemon_json::render(&wanted, b"")
+            },
             why: what.to_string(),
         }));
         match docker.server_version().as_deref().and_then(major_minor) {
@@ -91,7 +106,10 @@ fn plan(ctx: &Context, opts: &Options) -> Result<Plan, Refusal> {
         if matches!(docker.daemon, DaemonState::NotInstalled) {
             plan.notes.push("Docker is not installed: the configuration takes effect once it is (`curl -fsSL https://get.docker.com | sh`)".into());
         } else if offline {
-            plan.notes.push("inspecting another root filesystem: Docker there picks the new file up at its next start".into());
+            plan.notes.push(
+                "inspecting another root filesystem: Docker there picks the new file up at its next start"
+                    .into(),
+            );
         } else {
             plan.steps.push(Step::RestartDocker { cmd: docker_restart_cmd(&ctx.host) });
             plan.steps.push(Step::VerifyRuntime { runtime: NVIDIA.into(), default: jetson });
@@ -126,5 +144,6 @@ fn install_toolkit(ctx: &Context, jetson: bool, plan: &mut Plan) {
         }));
     }
     plan.steps.push(Step::Run { cmd: Cmd::new(&["apt-get", "update"]), why: why.clone() });
-    plan.steps.push(Step::Run { cmd: Cmd::new(&["apt-get", "install", "-y", "nvidia-container-toolkit"]), why });
+    plan.steps
+        .push(Step::Run { cmd: Cmd::new(&["apt-get", "install", "-y", "nvidia-container-toolkit"]), why });
 }

@@ -30,8 +30,12 @@ fn plan(ctx: &Context, _opts: &Options) -> Result<Plan, Refusal> {
         after: format!("# Docker 28 wants the iptables raw table; this kernel has no iptable_raw (JetPack 6.2).\n[Service]\nEnvironment={OPT_OUT}\n").into_bytes(),
         why: "remedy 1: let dockerd skip the raw table (loosens its hardening; moby PR #49621)".into(),
     }));
-    plan.steps.push(Step::Run { cmd: Cmd::new(&["systemctl", "daemon-reload"]), why: "load the drop-in".into() });
-    plan.steps.push(Step::Run { cmd: Cmd::new(&["systemctl", "restart", "docker"]), why: "restart with it".into() });
+    plan.steps
+        .push(Step::Run { cmd: Cmd::new(&["systemctl", "daemon-reload"]), why: "load the drop-in".into() });
+    plan.steps.push(Step::Run {
+        cmd: Cmd::new(&["systemctl", "restart", "docker"]),
+        why: "restart with it".into(),
+    });
     plan.notes.push("remedy 2 instead: pin Docker 27.5.x: `sudo apt install --allow-downgrades docker-ce=5:27.5.1-1~ubuntu.22.04~jammy docker-ce-cli=5:27.5.1-1~ubuntu.22.04~jammy && sudo apt-mark hold docker-ce docker-ce-cli`".into());
     plan.notes.push("plan only: jetdoc applies neither remedy; pick one and run its commands".into());
     Ok(plan)

@@ -57,14 +57,25 @@ impl Cmd {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Step {
     /// Run a command; its failure stops the plan (and rolls back what was written).
-    Run { cmd: Cmd, why: String },
+    Run {
+        cmd: Cmd,
+        why: String,
+    },
     Write(FileChange),
     /// `dockerd --validate --config-file FILE`: the daemon's own opinion of the new file.
-    Validate { cmd: Cmd, file: String },
+    Validate {
+        cmd: Cmd,
+        file: String,
+    },
     /// Restart Docker (the command depends on the init system, or `JETDOC_DOCKER_RESTART`).
-    RestartDocker { cmd: Cmd },
+    RestartDocker {
+        cmd: Cmd,
+    },
     /// After the restart, `docker info` must list this runtime (and have it as default).
-    VerifyRuntime { runtime: String, default: bool },
+    VerifyRuntime {
+        runtime: String,
+        default: bool,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -28,7 +28,9 @@ impl fmt::Display for Reason {
             Reason::Empty => write!(f, "empty"),
             Reason::NeedsRoot => write!(f, "permission denied (run as root to read it)"),
             Reason::Unreadable(e) => write!(f, "unreadable: {e}"),
-            Reason::TooLarge(limit) => write!(f, "larger than {} MiB, not the expected file", limit / (1024 * 1024)),
+            Reason::TooLarge(limit) => {
+                write!(f, "larger than {} MiB, not the expected file", limit / (1024 * 1024))
+            }
             Reason::SymlinkLoop => write!(f, "symlink loop"),
             Reason::NotAFile => write!(f, "is a directory, not a file"),
             Reason::NotADirectory => write!(f, "not a directory"),

@@ -7,8 +7,8 @@
 //! `/usr/local/cuda-12.6`, and following it naively would escape a fixture.
 
 mod absence;
-mod space;
 pub mod runner;
+mod space;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -17,8 +17,8 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 pub use absence::{is_root, Absence, Reason};
-pub use space::Space;
 pub use runner::{CmdOutput, CmdStatus, CommandRunner, FakeRunner, OfflineRunner, RealRunner};
+pub use space::Space;
 
 /// Files larger than this are refused: every file jetdoc probes is far smaller (the dpkg status of
 /// a full JetPack install is ~5 MB), so anything bigger is not the file we expect.
@@ -65,7 +65,13 @@ pub type Found<T> = Result<T, Absence>;
 impl Host {
     /// The machine jetdoc runs on: root `/`, real commands, the process environment.
     pub fn live() -> Host {
-        Host { root: PathBuf::from("/"), live: true, runner: Box::new(RealRunner), env: EnvSource::Process, nodes: Default::default() }
+        Host {
+            root: PathBuf::from("/"),
+            live: true,
+            runner: Box::new(RealRunner),
+            env: EnvSource::Process,
+            nodes: Default::default(),
+        }
     }
 
     /// Another filesystem (a mounted image or a fixture). `runner` decides what commands answer.
@@ -279,7 +285,10 @@ mod tests {
     #[test]
     fn absolute_symlinks_stay_inside_the_root() {
         let (_d, host) = fixture();
-        assert_eq!(host.canonical("/usr/local/cuda/version.json").unwrap(), "/usr/local/cuda-12.6/version.json");
+        assert_eq!(
+            host.canonical("/usr/local/cuda/version.json").unwrap(),
+            "/usr/local/cuda-12.6/version.json"
+        );
         assert_eq!(host.read_text("/usr/local/cuda/version.json").unwrap(), "{}");
     }
 
@@ -306,7 +315,8 @@ mod tests {
 
     #[test]
     fn a_missing_root_is_an_error() {
-        let err = Host::with_root(Path::new("/no/such/root"), Box::new(OfflineRunner), EnvSource::Process).unwrap_err();
+        let err = Host::with_root(Path::new("/no/such/root"), Box::new(OfflineRunner), EnvSource::Process)
+            .unwrap_err();
         assert_eq!(err.reason, Reason::Missing);
     }
 }

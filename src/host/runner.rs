@@ -49,7 +49,9 @@ impl CmdOutput {
                     format!("`{cmdline}` exited with status {code}: {first}")
                 }
             }
-            CmdStatus::NotFound => format!("`{}` is not installed (not on PATH)", cmdline.split(' ').next().unwrap_or("")),
+            CmdStatus::NotFound => {
+                format!("`{}` is not installed (not on PATH)", cmdline.split(' ').next().unwrap_or(""))
+            }
             CmdStatus::TimedOut(t) => format!("`{cmdline}` did not answer within {}s", t.as_secs()),
             CmdStatus::Offline => format!("`{cmdline}` not run: inspecting another root filesystem"),
             CmdStatus::Failed(e) => format!("`{cmdline}` could not run: {e}"),

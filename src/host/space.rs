@@ -16,7 +16,10 @@ impl Host {
     /// yet; its parent's filesystem is where it will be created).
     pub fn statvfs(&self, path: &str) -> Found<Space> {
         if !self.is_live() {
-            return Err(Absence::new(path, Reason::NotApplicable("statvfs measures this machine, not the inspected root".into())));
+            return Err(Absence::new(
+                path,
+                Reason::NotApplicable("statvfs measures this machine, not the inspected root".into()),
+            ));
         }
         let mut p = std::path::Path::new(path);
         loop {

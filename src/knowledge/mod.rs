@@ -231,8 +231,8 @@ impl ToolkitBad {
         };
         let v = dotted(version);
         platform_ok
-            && self.from.as_deref().map_or(true, |f| v >= dotted(f))
-            && self.before.as_deref().map_or(true, |b| v < dotted(b))
+            && self.from.as_deref().is_none_or(|f| v >= dotted(f))
+            && self.before.as_deref().is_none_or(|b| v < dotted(b))
     }
 }
 
@@ -294,7 +294,9 @@ pub struct Glibc {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KnowledgeError {
-    #[error("{path}: {message}\n  fix the file or remove it; built-in tables are still used for everything else")]
+    #[error(
+        "{path}: {message}\n  fix the file or remove it; built-in tables are still used for everything else"
+    )]
     Parse { path: String, message: String },
     #[error("{path}: cannot read the checks directory: {source}")]
     Dir { path: String, source: std::io::Error },
@@ -331,7 +333,8 @@ impl Knowledge {
     pub fn builtin() -> Knowledge {
         let mut k = Knowledge::default();
         for (name, json) in BUILTIN {
-            let file: Knowledge = serde_json::from_str(json).unwrap_or_else(|e| panic!("built-in table {name} is broken: {e}"));
+            let file: Knowledge =
+                serde_json::from_str(json).unwrap_or_else(|e| panic!("built-in table {name} is broken: {e}"));
             k.extend(file, name);
         }
         k
@@ -396,19 +399,23 @@ impl Knowledge {
     /// The family row for a release: the last row of that major whose `from_minor` is the highest
     /// one not above the release's minor.
     pub fn family_of(&self, v: &L4tVersion) -> Option<&Family> {
-        self.family
-            .iter()
-            .filter(|f| f.major == v.major && f.from_minor <= v.minor)
-            .fold(None, |best: Option<&Family>, f| match best {
+        self.family.iter().filter(|f| f.major == v.major && f.from_minor <= v.minor).fold(
+            None,
+            |best: Option<&Family>, f| match best {
                 Some(b) if b.from_minor > f.from_minor => Some(b),
                 _ => Some(f),
-            })
+            },
+        )
     }
 
     pub fn release(&self, v: &L4tVersion) -> Option<ReleaseInfo<'_>> {
         let family = self.family_of(v)?;
         let exact = self.release.iter().rev().find(|r| L4tVersion::parse(&r.l4t).as_ref() == Some(v));
-        Some(ReleaseInfo { matched: if exact.is_some() { Match::Exact } else { Match::Family }, family, release: exact })
+        Some(ReleaseInfo {
+            matched: if exact.is_some() { Match::Exact } else { Match::Family },
+            family,
+            release: exact,
+        })
     }
 
     pub fn module(&self, part: &str) -> Option<&Module> {
@@ -429,7 +436,10 @@ impl Knowledge {
     }
 
     pub fn usb_camera(&self, vendor: &str, product: &str) -> Option<&UsbCamera> {
-        self.usb_camera.iter().rev().find(|c| c.vendor.eq_ignore_ascii_case(vendor) && c.product.eq_ignore_ascii_case(product))
+        self.usb_camera
+            .iter()
+            .rev()
+            .find(|c| c.vendor.eq_ignore_ascii_case(vendor) && c.product.eq_ignore_ascii_case(product))
     }
 
     pub fn csi_sensor(&self, sensor: &str) -> Option<&CsiSensor> {
@@ -525,7 +535,13 @@ mod tests {
     #[test]
     fn known_bad_toolkit_rows_match_their_range_and_platform() {
         let k = Knowledge::builtin();
-        let hits = |pkg: &str, v: &str, tegra: bool| k.toolkit_bad.iter().filter(|r| r.package == pkg && r.matches(v, tegra)).map(|r| r.status.as_str()).collect::<Vec<_>>();
+        let hits = |pkg: &str, v: &str, tegra: bool| {
+            k.toolkit_bad
+                .iter()
+                .filter(|r| r.package == pkg && r.matches(v, tegra))
+                .map(|r| r.status.as_str())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(hits("nvidia-container-toolkit", "1.17.0", true), ["fail"]);
         assert_eq!(hits("nvidia-container-toolkit", "1.17.0", false), Vec::<&str>::new());
         assert_eq!(hits("nvidia-container-toolkit", "1.16.2", true), Vec::<&str>::new());
@@ -538,12 +554,17 @@ mod tests {
     #[test]
     fn user_rows_override_and_errors_name_the_line() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("new.toml"), "[[release]]\nl4t = \"36.9.0\"\njetpack = \"6.3\"\ncuda = \"12.8\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("new.toml"),
+            "[[release]]\nl4t = \"36.9.0\"\njetpack = \"6.3\"\ncuda = \"12.8\"\n",
+        )
+        .unwrap();
         let k = Knowledge::load(Some(dir.path())).unwrap();
         let r = k.release(&L4tVersion::parse("36.9.0").unwrap()).unwrap();
         assert_eq!((r.matched, r.jetpack()), (Match::Exact, "6.3"));
 
-        std::fs::write(dir.path().join("zz-bad.toml"), "[[release]]\nl4t = \"36.9.0\"\njetpak = \"6.3\"\n").unwrap();
+        std::fs::write(dir.path().join("zz-bad.toml"), "[[release]]\nl4t = \"36.9.0\"\njetpak = \"6.3\"\n")
+            .unwrap();
         let err = Knowledge::load(Some(dir.path())).unwrap_err().to_string();
         assert!(err.contains("zz-bad.toml: line 3"), "{err}");
         assert!(Knowledge::load(Some(Path::new("/no/such/dir"))).is_err());
@@ -553,11 +574,15 @@ mod tests {
     fn device_tables_are_consistent() {
         let k = Knowledge::builtin();
         for c in &k.usb_camera {
-            let hex4 = |s: &str| s.len() == 4 && s.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
+            let hex4 =
+                |s: &str| s.len() == 4 && s.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase());
             assert!(hex4(&c.vendor) && hex4(&c.product), "{} {}:{}", c.name, c.vendor, c.product);
             assert!(["camera", "sensors", "dfu"].contains(&c.kind.as_str()), "{}", c.kind);
         }
-        assert_eq!(k.usb_camera("2b03", "F880").map(|c| (c.name.as_str(), c.min_mbps)), Some(("ZED 2i", Some(5000))));
+        assert_eq!(
+            k.usb_camera("2b03", "F880").map(|c| (c.name.as_str(), c.min_mbps)),
+            Some(("ZED 2i", Some(5000)))
+        );
         assert_eq!(k.csi_sensor("zedx").map(|s| s.bus.as_str()), Some("gmsl"));
         for g in &k.gpu_nodes {
             assert!(k.soc(&g.soc).is_some(), "gpu_nodes for unknown soc {}", g.soc);

@@ -16,7 +16,13 @@ use crate::host::{Absence, Host, Reason};
 pub const V4L: &str = "/sys/class/video4linux";
 pub const ARGUS_UNIT: &str = "nvargus-daemon.service";
 pub const ARGUS_SOCKET: &str = "/tmp/argus_socket";
-const UNIT_DIRS: [&str; 5] = ["/etc/systemd/system", "/run/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"];
+const UNIT_DIRS: [&str; 5] = [
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/lib/systemd/system",
+    "/usr/lib/systemd/system",
+];
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -30,10 +36,16 @@ pub enum Bus {
         device: String,
     },
     /// A MIPI CSI sensor on the Tegra video input (`vi-output, imx219 9-0010`).
-    Csi { sensor: Option<String> },
+    Csi {
+        sensor: Option<String>,
+    },
     /// A GMSL camera: also on the video input, behind a serializer/deserializer.
-    Gmsl { sensor: Option<String> },
-    Other { device: Option<String> },
+    Gmsl {
+        sensor: Option<String>,
+    },
+    Other {
+        device: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -113,8 +125,12 @@ impl Probe for Cameras {
             Ok(n) => n,
             // The class directory appears with the first V4L2 driver: where sysfs is there but
             // it is not, there is simply no camera. A mounted image has an empty /sys.
-            Err(a) if a.reason == Reason::Missing && (host.is_live() || host.is_dir("/sys/class")) => Vec::new(),
-            Err(a) => return Cameras { sysfs: Err(a), cameras: vec![], user: None, user_problem: None, argus },
+            Err(a) if a.reason == Reason::Missing && (host.is_live() || host.is_dir("/sys/class")) => {
+                Vec::new()
+            }
+            Err(a) => {
+                return Cameras { sysfs: Err(a), cameras: vec![], user: None, user_problem: None, argus }
+            }
         };
         let mut names: Vec<(u32, String)> =
             names.into_iter().filter_map(|n| Some((n.strip_prefix("video")?.parse().ok()?, n))).collect();
@@ -126,9 +142,14 @@ impl Probe for Cameras {
         let groups = host.read_text("/etc/group").map(|t| accounts::group(&t)).unwrap_or_default();
         let (who, user_problem) = match &user {
             None => (None, Some("neither SUDO_USER nor USER is set".to_string())),
-            Some(name) => match host.read_text("/etc/passwd").ok().and_then(|t| accounts::passwd(&t).into_iter().find(|u| &u.name == name)) {
+            Some(name) => match host
+                .read_text("/etc/passwd")
+                .ok()
+                .and_then(|t| accounts::passwd(&t).into_iter().find(|u| &u.name == name))
+            {
                 Some(u) => {
-                    let mut gids: Vec<u32> = groups.iter().filter(|g| g.members.contains(name)).map(|g| g.gid).collect();
+                    let mut gids: Vec<u32> =
+                        groups.iter().filter(|g| g.members.contains(name)).map(|g| g.gid).collect();
                     gids.push(u.gid);
                     (Some(Identity { user: u, gids }), None)
                 }
@@ -140,7 +161,10 @@ impl Probe for Cameras {
         let mut keys: Vec<String> = Vec::new();
         for (_, name) in names {
             let base = format!("{V4L}/{name}");
-            let card = host.read_text(&format!("{base}/name")).map(|t| t.trim().to_string()).unwrap_or_else(|_| name.clone());
+            let card = host
+                .read_text(&format!("{base}/name"))
+                .map(|t| t.trim().to_string())
+                .unwrap_or_else(|_| name.clone());
             let index = host.read_text(&format!("{base}/index")).ok().and_then(|t| t.trim().parse().ok());
             let device = host.canonical(&format!("{base}/device")).ok();
             let dev = format!("/dev/{name}");
@@ -152,7 +176,9 @@ impl Probe for Cameras {
             let node = VideoNode { dev, index, access, user_can_open };
             // A second node of a camera already seen (UVC metadata node): no need to read the
             // USB device again.
-            if let Some(pos) = device.as_deref().and_then(usb_parent).and_then(|p| keys.iter().position(|k| k == p)) {
+            if let Some(pos) =
+                device.as_deref().and_then(usb_parent).and_then(|p| keys.iter().position(|k| k == p))
+            {
                 cameras[pos].nodes.push(node);
                 continue;
             }
@@ -181,18 +207,30 @@ fn bus_of(host: &Host, device: Option<&str>, card: &str, node: &str, ctx: &Conte
         // A UVC node's device is the USB interface (`2-1:1.0`); the USB device is its parent.
         if let Some(usb_dev) = usb_parent(dev) {
             if let Ok(vendor) = host.read_text(&format!("{usb_dev}/idVendor")) {
-                let product = host.read_text(&format!("{usb_dev}/idProduct")).map(|t| t.trim().to_string()).unwrap_or_default();
-                let speed_mbps = host.read_text(&format!("{usb_dev}/speed")).ok().and_then(|s| s.trim().parse().ok());
-                let bus = Bus::Usb { vendor: vendor.trim().to_string(), product, speed_mbps, device: usb_dev.to_string() };
+                let product = host
+                    .read_text(&format!("{usb_dev}/idProduct"))
+                    .map(|t| t.trim().to_string())
+                    .unwrap_or_default();
+                let speed_mbps =
+                    host.read_text(&format!("{usb_dev}/speed")).ok().and_then(|s| s.trim().parse().ok());
+                let bus = Bus::Usb {
+                    vendor: vendor.trim().to_string(),
+                    product,
+                    speed_mbps,
+                    device: usb_dev.to_string(),
+                };
                 return (usb_dev.to_string(), bus);
             }
         }
     }
     // Tegra video input: `vi-output, <sensor> <i2c bus>-<addr>`; one node per sensor.
-    let on_vi = card.starts_with("vi-output") || device.is_some_and(|d| d.ends_with("tegra-capture-vi") || d.ends_with(".vi"));
+    let on_vi = card.starts_with("vi-output")
+        || device.is_some_and(|d| d.ends_with("tegra-capture-vi") || d.ends_with(".vi"));
     if on_vi {
-        let sensor = card.strip_prefix("vi-output,").and_then(|r| r.split_whitespace().next()).map(str::to_string);
-        let gmsl = sensor.as_deref().and_then(|s| ctx.knowledge.csi_sensor(s)).is_some_and(|s| s.bus == "gmsl");
+        let sensor =
+            card.strip_prefix("vi-output,").and_then(|r| r.split_whitespace().next()).map(str::to_string);
+        let gmsl =
+            sensor.as_deref().and_then(|s| ctx.knowledge.csi_sensor(s)).is_some_and(|s| s.bus == "gmsl");
         let bus = if gmsl { Bus::Gmsl { sensor } } else { Bus::Csi { sensor } };
         return (format!("vi:{card}"), bus);
     }
@@ -206,10 +244,12 @@ fn describe(ctx: &Context, bus: &Bus, card: &str) -> (String, Option<u32>, bool)
             Some(c) => (c.name.clone(), c.min_mbps, true),
             None => (card.to_string(), None, false),
         },
-        Bus::Csi { sensor } | Bus::Gmsl { sensor } => match sensor.as_deref().and_then(|s| ctx.knowledge.csi_sensor(s)) {
-            Some(s) => (format!("{} ({card})", s.name), None, true),
-            None => (card.to_string(), None, false),
-        },
+        Bus::Csi { sensor } | Bus::Gmsl { sensor } => {
+            match sensor.as_deref().and_then(|s| ctx.knowledge.csi_sensor(s)) {
+                Some(s) => (format!("{} ({card})", s.name), None, true),
+                None => (card.to_string(), None, false),
+            }
+        }
         Bus::Other { .. } => (card.to_string(), None, false),
     }
 }
@@ -222,7 +262,13 @@ fn node_access(host: &Host, dev: &str, groups: &[Group]) -> Fact<NodeAccess> {
         use std::os::unix::fs::{FileTypeExt, MetadataExt};
         return match host.metadata(dev) {
             Ok(m) => Fact::known(
-                NodeAccess { mode: m.mode() & 0o7777, uid: m.uid(), gid: m.gid(), group: group_name(m.gid()), char_device: m.file_type().is_char_device() },
+                NodeAccess {
+                    mode: m.mode() & 0o7777,
+                    uid: m.uid(),
+                    gid: m.gid(),
+                    group: group_name(m.gid()),
+                    char_device: m.file_type().is_char_device(),
+                },
                 dev,
             ),
             Err(a) => Fact::Absent(a),
@@ -237,10 +283,19 @@ fn node_access(host: &Host, dev: &str, groups: &[Group]) -> Fact<NodeAccess> {
     let parsed = parse_stat(out.stdout.trim());
     match parsed {
         Some((raw, uid, gid)) => Fact::known(
-            NodeAccess { mode: raw & 0o7777, uid, gid, group: group_name(gid), char_device: raw & 0o170000 == 0o020000 },
+            NodeAccess {
+                mode: raw & 0o7777,
+                uid,
+                gid,
+                group: group_name(gid),
+                char_device: raw & 0o170000 == 0o020000,
+            },
             cmdline,
         ),
-        None => Fact::Absent(Absence::malformed(&cmdline, format!("expected `hexmode:uid:gid`, got `{}`", out.stdout.trim()))),
+        None => Fact::Absent(Absence::malformed(
+            &cmdline,
+            format!("expected `hexmode:uid:gid`, got `{}`", out.stdout.trim()),
+        )),
     }
 }
 
@@ -309,12 +364,17 @@ mod tests {
     fn stat_output_and_permission_rules() {
         assert_eq!(parse_stat("21b0:0:44"), Some((0o20660, 0, 44)));
         assert_eq!(parse_stat("garbage"), None);
-        let node = NodeAccess { mode: 0o660, uid: 0, gid: 44, group: Some("video".into()), char_device: true };
-        let user = |gids: Vec<u32>| Identity { user: User { name: "nvidia".into(), uid: 1000, gid: 1000 }, gids };
+        let node =
+            NodeAccess { mode: 0o660, uid: 0, gid: 44, group: Some("video".into()), char_device: true };
+        let user =
+            |gids: Vec<u32>| Identity { user: User { name: "nvidia".into(), uid: 1000, gid: 1000 }, gids };
         assert!(can_open(&node, &user(vec![44, 1000])));
         assert!(!can_open(&node, &user(vec![1000])));
         assert!(can_open(&NodeAccess { mode: 0o666, ..node.clone() }, &user(vec![1000])));
-        assert!(can_open(&node, &Identity { user: User { name: "root".into(), uid: 0, gid: 0 }, gids: vec![0] }));
+        assert!(can_open(
+            &node,
+            &Identity { user: User { name: "root".into(), uid: 0, gid: 0 }, gids: vec![0] }
+        ));
         assert!(!can_open(&NodeAccess { mode: 0o640, ..node }, &user(vec![44])));
     }
 }

@@ -13,7 +13,8 @@ use crate::probes::{Packages, Software};
 
 pub const INFO_ARGS: [&str; 3] = ["info", "--format", "{{json .}}"];
 /// Where a Docker CLI lives when installed from packages, get.docker.com, or snap.
-const CLIENT_PATHS: [&str; 4] = ["/usr/bin/docker", "/usr/local/bin/docker", "/bin/docker", "/snap/bin/docker"];
+const CLIENT_PATHS: [&str; 4] =
+    ["/usr/bin/docker", "/usr/local/bin/docker", "/bin/docker", "/snap/bin/docker"];
 /// Packages that ship dockerd, newest naming first.
 const ENGINE_PACKAGES: [&str; 3] = ["docker-ce", "docker.io", "moby-engine"];
 
@@ -102,7 +103,12 @@ impl DaemonConfig {
     pub fn read(host: &Host) -> DaemonConfig {
         let path = daemon_json::PATH;
         match host.read(path) {
-            Ok(bytes) => DaemonConfig { path, parsed: daemon_json::parse(&bytes), bytes: Some(bytes), unreadable: None },
+            Ok(bytes) => DaemonConfig {
+                path,
+                parsed: daemon_json::parse(&bytes),
+                bytes: Some(bytes),
+                unreadable: None,
+            },
             Err(a) if a.reason == crate::host::Reason::Missing => {
                 DaemonConfig { path, bytes: None, parsed: Ok(Map::new()), unreadable: None }
             }

@@ -45,7 +45,10 @@ fn nvml() -> Fact<DriverInfo> {
             return Fact::absent("NVML", Reason::NotApplicable("libnvidia-ml.so not found".into()))
         }
         Err(NvmlError::DriverNotLoaded) => {
-            return Fact::absent("NVML", Reason::NotApplicable("NVIDIA driver installed but not loaded".into()))
+            return Fact::absent(
+                "NVML",
+                Reason::NotApplicable("NVIDIA driver installed but not loaded".into()),
+            )
         }
         Err(e) => return Fact::absent("NVML", Reason::Unreadable(e.to_string())),
     };
@@ -53,7 +56,8 @@ fn nvml() -> Fact<DriverInfo> {
         Ok(v) => v,
         Err(e) => return Fact::absent("NVML", Reason::Unreadable(e.to_string())),
     };
-    let cuda_driver = nvml.sys_cuda_driver_version().ok().map(|v| format!("{}.{}", v / 1000, (v % 1000) / 10));
+    let cuda_driver =
+        nvml.sys_cuda_driver_version().ok().map(|v| format!("{}.{}", v / 1000, (v % 1000) / 10));
     let count = nvml.device_count().unwrap_or(0);
     let gpus = (0..count)
         .filter_map(|i| {
@@ -62,14 +66,18 @@ fn nvml() -> Fact<DriverInfo> {
                 index: i,
                 name: d.name().unwrap_or_else(|_| "unknown".into()),
                 memory_mib: d.memory_info().ok().map(|m| m.total / (1024 * 1024)),
-                compute_capability: d.cuda_compute_capability().ok().map(|c| format!("{}.{}", c.major, c.minor)),
+                compute_capability: d
+                    .cuda_compute_capability()
+                    .ok()
+                    .map(|c| format!("{}.{}", c.major, c.minor)),
             })
         })
         .collect();
     Fact::known(DriverInfo { driver_version, cuda_driver, gpus }, "NVML")
 }
 
-const SMI_ARGS: [&str; 2] = ["--query-gpu=index,name,memory.total,compute_cap,driver_version", "--format=csv,noheader,nounits"];
+const SMI_ARGS: [&str; 2] =
+    ["--query-gpu=index,name,memory.total,compute_cap,driver_version", "--format=csv,noheader,nounits"];
 
 fn nvidia_smi(ctx: &Context) -> Fact<DriverInfo> {
     let out = ctx.host.run("nvidia-smi", &SMI_ARGS);

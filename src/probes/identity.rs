@@ -12,7 +12,8 @@ use crate::probes::Packages;
 
 pub const NV_TEGRA_RELEASE: &str = "/etc/nv_tegra_release";
 pub const DT_MODEL: [&str; 2] = ["/proc/device-tree/model", "/sys/firmware/devicetree/base/model"];
-pub const DT_COMPATIBLE: [&str; 2] = ["/proc/device-tree/compatible", "/sys/firmware/devicetree/base/compatible"];
+pub const DT_COMPATIBLE: [&str; 2] =
+    ["/proc/device-tree/compatible", "/sys/firmware/devicetree/base/compatible"];
 
 /// How the JetPack release was determined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +73,10 @@ impl Probe for Identity {
             // When the DT lists several SKUs (JP5 Orin Nano lists -0003 and -0005), the first one
             // the table knows is the best guess; the EEPROM would be the truth but needs root.
             let part = c.modules.iter().find(|p| ctx.knowledge.module(p).is_some()).or(c.modules.first());
-            module = part.map(|p| ModuleInfo { part: p.clone(), name: ctx.knowledge.module(p).map(|m| m.name.clone()) });
+            module = part.map(|p| ModuleInfo {
+                part: p.clone(),
+                name: ctx.knowledge.module(p).map(|m| m.name.clone()),
+            });
             carrier = c.carriers.first().cloned();
             soc = match (&c.soc, part.and_then(|p| ctx.knowledge.module(p))) {
                 (Some(s), _) => Fact::known(s.clone(), source.clone()),
@@ -88,18 +92,26 @@ impl Probe for Identity {
             },
             Err(a) => Fact::Absent(a),
         };
-        let l4t_core = packages.installed("nvidia-l4t-core").map(|p| upstream_version(&p.version).to_string());
-        let l4t = release_file.clone().map(|r| r.version).or_else(|| match l4t_core.as_deref().and_then(L4tVersion::parse) {
-            Some(v) => Fact::known(v, "dpkg: nvidia-l4t-core"),
-            None => Fact::absent("dpkg: nvidia-l4t-core", Reason::Missing),
+        let l4t_core =
+            packages.installed("nvidia-l4t-core").map(|p| upstream_version(&p.version).to_string());
+        let l4t = release_file.clone().map(|r| r.version).or_else(|| {
+            match l4t_core.as_deref().and_then(L4tVersion::parse) {
+                Some(v) => Fact::known(v, "dpkg: nvidia-l4t-core"),
+                None => Fact::absent("dpkg: nvidia-l4t-core", Reason::Missing),
+            }
         });
-        let jetpack_package = packages.installed("nvidia-jetpack").map(|p| upstream_version(&p.version).to_string());
+        let jetpack_package =
+            packages.installed("nvidia-jetpack").map(|p| upstream_version(&p.version).to_string());
         let jetpack = l4t.value().and_then(|v| {
             let info = ctx.knowledge.release(v);
             match (info, &jetpack_package) {
-                (Some(i), _) if i.matched == Match::Exact => Some(Jetpack { version: i.jetpack().to_string(), from: JetpackFrom::Table }),
+                (Some(i), _) if i.matched == Match::Exact => {
+                    Some(Jetpack { version: i.jetpack().to_string(), from: JetpackFrom::Table })
+                }
                 (_, Some(pkg)) => Some(Jetpack { version: pkg.clone(), from: JetpackFrom::Package }),
-                (Some(i), None) => Some(Jetpack { version: i.jetpack().to_string(), from: JetpackFrom::Family }),
+                (Some(i), None) => {
+                    Some(Jetpack { version: i.jetpack().to_string(), from: JetpackFrom::Family })
+                }
                 (None, None) => None,
             }
         });
@@ -107,8 +119,25 @@ impl Probe for Identity {
         let jetson = l4t.value().is_some()
             || soc.value().is_some_and(|s| s.starts_with("tegra"))
             || host.exists(NV_TEGRA_RELEASE);
-        let arch = packages.architecture().map(str::to_string).or_else(|| host.is_live().then(|| debian_arch(std::env::consts::ARCH)));
-        Identity { model, compatible, module, carrier, soc, release_file, l4t_core, l4t, jetpack_package, jetpack, container, jetson, arch }
+        let arch = packages
+            .architecture()
+            .map(str::to_string)
+            .or_else(|| host.is_live().then(|| debian_arch(std::env::consts::ARCH)));
+        Identity {
+            model,
+            compatible,
+            module,
+            carrier,
+            soc,
+            release_file,
+            l4t_core,
+            l4t,
+            jetpack_package,
+            jetpack,
+            container,
+            jetson,
+            arch,
+        }
     }
 }
 
@@ -120,7 +149,11 @@ impl Identity {
 
 /// Reads the first of several equivalent paths that exists (the device tree is reachable both as
 /// `/proc/device-tree` and `/sys/firmware/devicetree/base`).
-fn first_readable<T, E: std::fmt::Display>(ctx: &Context, paths: &[&str], parse: impl Fn(&[u8]) -> Result<T, E>) -> Fact<T> {
+fn first_readable<T, E: std::fmt::Display>(
+    ctx: &Context,
+    paths: &[&str],
+    parse: impl Fn(&[u8]) -> Result<T, E>,
+) -> Fact<T> {
     let mut first_absence = None;
     for path in paths {
         match ctx.host.read(path) {
@@ -146,7 +179,9 @@ fn detect_container(ctx: &Context) -> Option<String> {
         }
     }
     if let Ok(cgroup) = host.read_text("/proc/1/cgroup") {
-        if let Some(kind) = ["docker", "kubepods", "containerd", "libpod"].iter().find(|k| cgroup.contains(*k)) {
+        if let Some(kind) =
+            ["docker", "kubepods", "containerd", "libpod"].iter().find(|k| cgroup.contains(*k))
+        {
             return Some(format!("/proc/1/cgroup mentions {kind}"));
         }
     }

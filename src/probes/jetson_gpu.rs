@@ -19,22 +19,36 @@ impl Probe for JetsonGpuNodes {
     fn probe(ctx: &Context) -> Self {
         let host = &ctx.host;
         let id = ctx.get::<Identity>();
-        let mut r = JetsonGpuNodes { not_checked: None, soc: id.soc.value().cloned(), present: vec![], missing_all: vec![], missing_any: vec![] };
+        let mut r = JetsonGpuNodes {
+            not_checked: None,
+            soc: id.soc.value().cloned(),
+            present: vec![],
+            missing_all: vec![],
+            missing_any: vec![],
+        };
         if !id.jetson {
             r.not_checked = Some("not a Jetson".into());
             return r;
         }
         // A mounted image has an empty /dev: nodes exist only while the device runs.
         if !host.is_live() && host.read_dir("/dev").map(|d| d.is_empty()).unwrap_or(true) {
-            r.not_checked = Some("the inspected root has no /dev entries (device nodes exist only on the running device)".into());
+            r.not_checked = Some(
+                "the inspected root has no /dev entries (device nodes exist only on the running device)"
+                    .into(),
+            );
             return r;
         }
         let Some(rule) = r.soc.as_deref().and_then(|s| ctx.knowledge.gpu_nodes(s)) else {
-            r.not_checked = Some(format!("no gpu_nodes row for SoC {}", r.soc.as_deref().unwrap_or("unknown")));
+            r.not_checked =
+                Some(format!("no gpu_nodes row for SoC {}", r.soc.as_deref().unwrap_or("unknown")));
             return r;
         };
         for n in &rule.all {
-            if host.exists(n) { r.present.push(n.clone()) } else { r.missing_all.push(n.clone()) }
+            if host.exists(n) {
+                r.present.push(n.clone())
+            } else {
+                r.missing_all.push(n.clone())
+            }
         }
         let any: Vec<&String> = rule.any.iter().filter(|n| host.exists(n)).collect();
         if any.is_empty() {

@@ -49,7 +49,8 @@ impl Probe for Memory {
             },
             Err(a) => Fact::Absent(a),
         };
-        let (ram, cpus) = if host.is_live() && !ctx.get::<Identity>().jetson { from_sysinfo() } else { from_proc(ctx) };
+        let (ram, cpus) =
+            if host.is_live() && !ctx.get::<Identity>().jetson { from_sysinfo() } else { from_proc(ctx) };
         Memory { ram, swaps, cpus }
     }
 }
@@ -57,7 +58,9 @@ impl Probe for Memory {
 fn from_sysinfo() -> (Fact<Ram>, Fact<Cpus>) {
     use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
     let sys = System::new_with_specifics(
-        RefreshKind::nothing().with_memory(MemoryRefreshKind::nothing().with_ram()).with_cpu(CpuRefreshKind::nothing()),
+        RefreshKind::nothing()
+            .with_memory(MemoryRefreshKind::nothing().with_ram())
+            .with_cpu(CpuRefreshKind::nothing()),
     );
     let ram = match sys.total_memory() {
         0 => Fact::absent("sysinfo", Reason::Unreadable("total memory unknown".into())),
@@ -66,7 +69,10 @@ fn from_sysinfo() -> (Fact<Ram>, Fact<Cpus>) {
     let cpus = match sys.cpus() {
         [] => Fact::absent("sysinfo", Reason::Unreadable("no CPU listed".into())),
         list => Fact::known(
-            Cpus { count: list.len(), model: Some(list[0].brand().trim().to_string()).filter(|b| !b.is_empty()) },
+            Cpus {
+                count: list.len(),
+                model: Some(list[0].brand().trim().to_string()).filter(|b| !b.is_empty()),
+            },
             "sysinfo",
         ),
     };
@@ -79,7 +85,10 @@ fn from_proc(ctx: &Context) -> (Fact<Ram>, Fact<Cpus>) {
         Ok(t) => {
             let m = meminfo::meminfo(&t);
             match m.get("MemTotal") {
-                Some(kb) => Fact::known(Ram { total_bytes: kb * 1024, available_bytes: m.get("MemAvailable").map(|a| a * 1024) }, MEMINFO),
+                Some(kb) => Fact::known(
+                    Ram { total_bytes: kb * 1024, available_bytes: m.get("MemAvailable").map(|a| a * 1024) },
+                    MEMINFO,
+                ),
                 None => Fact::absent(MEMINFO, Reason::Malformed("no MemTotal line".into())),
             }
         }

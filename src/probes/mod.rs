@@ -15,6 +15,7 @@ pub mod storage;
 pub mod toolkit;
 
 pub use cameras::Cameras;
+pub use docker::{DaemonConfig, Docker, KernelModules};
 pub use gpu::Gpus;
 pub use identity::Identity;
 pub use jetson_gpu::JetsonGpuNodes;
@@ -23,5 +24,4 @@ pub use packages::Packages;
 pub use power::Power;
 pub use software::Software;
 pub use storage::Storage;
-pub use docker::{DaemonConfig, Docker, KernelModules};
 pub use toolkit::Toolkit;

@@ -28,7 +28,10 @@ impl Probe for Power {
             },
             Err(a) => Fact::Absent(a),
         };
-        let named = |id: u32| PowerModel { id, name: conf.value().and_then(|c| c.name_of(id)).unwrap_or("").to_string() };
+        let named = |id: u32| PowerModel {
+            id,
+            name: conf.value().and_then(|c| c.name_of(id)).unwrap_or("").to_string(),
+        };
         let current = match host.read_text(STATUS) {
             Ok(t) => match nvpmodel::parse_status(&t) {
                 Some(id) => Fact::known(named(id), STATUS),
@@ -40,7 +43,9 @@ impl Probe for Power {
             let out = host.run("nvpmodel", &["-q"]);
             match out.success().then(|| nvpmodel::parse_query(&out.stdout)).flatten() {
                 Some(m) => Fact::known(m, "nvpmodel -q"),
-                None => Fact::absent("nvpmodel -q", Reason::NotApplicable(out.describe_failure("nvpmodel -q"))),
+                None => {
+                    Fact::absent("nvpmodel -q", Reason::NotApplicable(out.describe_failure("nvpmodel -q")))
+                }
             }
         })
         .or_else(|| match conf.value().and_then(|c| c.default) {

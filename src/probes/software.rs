@@ -45,13 +45,24 @@ impl Probe for Software {
             cudnn: from_packages(&packages, "cuDNN", |n| {
                 // libcudnn8, libcudnn9-cuda-12 (JP6), cudnn9-cuda-12; not the nvidia-cudnn meta-package.
                 let rest = n.strip_prefix("libcudnn").or_else(|| n.strip_prefix("cudnn"));
-                rest.is_some_and(|r| r.chars().next().is_some_and(|c| c.is_ascii_digit()) && !r.contains("-dev") && !r.contains("samples"))
+                rest.is_some_and(|r| {
+                    r.chars().next().is_some_and(|c| c.is_ascii_digit())
+                        && !r.contains("-dev")
+                        && !r.contains("samples")
+                })
             }),
             tensorrt: from_packages(&packages, "TensorRT", |n| {
-                n == "tensorrt" || n.strip_prefix("libnvinfer").is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()))
+                n == "tensorrt"
+                    || n.strip_prefix("libnvinfer")
+                        .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()))
             }),
-            vpi: from_packages(&packages, "VPI", |n| n.strip_prefix("libnvvpi").is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()))),
-            opencv: from_packages(&packages, "OpenCV", |n| n == "libopencv" || n == "libopencv-dev" || n.starts_with("libopencv-core")),
+            vpi: from_packages(&packages, "VPI", |n| {
+                n.strip_prefix("libnvvpi")
+                    .is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_digit()))
+            }),
+            opencv: from_packages(&packages, "OpenCV", |n| {
+                n == "libopencv" || n == "libopencv-dev" || n.starts_with("libopencv-core")
+            }),
             os_id,
             ubuntu,
             os_pretty,
@@ -88,7 +99,8 @@ fn cuda(ctx: &Context, packages: &Packages) -> Fact<String> {
             }
         })
         .or_else(|| {
-            match packages.installed_matching(|n| n.starts_with("cuda-cudart-") && !n.contains("dev")).last() {
+            match packages.installed_matching(|n| n.starts_with("cuda-cudart-") && !n.contains("dev")).last()
+            {
                 Some(p) => Fact::known(upstream_version(&p.version).to_string(), format!("dpkg: {}", p.name)),
                 None => Fact::absent("dpkg: cuda-cudart-*", Reason::Missing),
             }
@@ -97,7 +109,10 @@ fn cuda(ctx: &Context, packages: &Packages) -> Fact<String> {
             let out = host.run("nvcc", &["--version"]);
             match out.success().then(|| cuda_version::from_nvcc(&out.stdout)) {
                 Some(Ok(v)) => Fact::known(v, "nvcc --version"),
-                _ => Fact::absent("nvcc --version", Reason::NotApplicable(out.describe_failure("nvcc --version"))),
+                _ => Fact::absent(
+                    "nvcc --version",
+                    Reason::NotApplicable(out.describe_failure("nvcc --version")),
+                ),
             }
         })
 }
@@ -127,7 +142,10 @@ fn from_packages(packages: &Packages, what: &str, pred: impl Fn(&str) -> bool) -
     // Prefer the highest library generation (libcudnn9 over libcudnn8 when both linger).
     match packages.installed_matching(pred).last() {
         Some(p) => Fact::known(upstream_version(&p.version).to_string(), format!("dpkg: {}", p.name)),
-        None => Fact::absent("/var/lib/dpkg/status", Reason::NotApplicable(format!("no {what} package installed"))),
+        None => Fact::absent(
+            "/var/lib/dpkg/status",
+            Reason::NotApplicable(format!("no {what} package installed")),
+        ),
     }
 }
 

@@ -80,7 +80,9 @@ pub struct Storage {
 impl Probe for Storage {
     fn probe(ctx: &Context) -> Self {
         let host = &ctx.host;
-        let mounts = host.read_text(MOUNTINFO).and_then(|t| mountinfo::parse(&t).map_err(|e| Absence::malformed(MOUNTINFO, e)));
+        let mounts = host
+            .read_text(MOUNTINFO)
+            .and_then(|t| mountinfo::parse(&t).map_err(|e| Absence::malformed(MOUNTINFO, e)));
         let (docker_path, docker_root_from, daemon_json_problem) = docker_root(host);
         let empty = Vec::new();
         let list = mounts.as_ref().unwrap_or(&empty);
@@ -128,7 +130,13 @@ fn docker_root(host: &Host) -> (String, String, Option<Absence>) {
     }
 }
 
-fn volume(host: &Host, mounts: &[Mount], mounts_absent: Option<&Absence>, disks: &HashMap<String, Fact<Disk>>, path: &str) -> Volume {
+fn volume(
+    host: &Host,
+    mounts: &[Mount],
+    mounts_absent: Option<&Absence>,
+    disks: &HashMap<String, Fact<Disk>>,
+    path: &str,
+) -> Volume {
     let resolved = host.canonical(path).unwrap_or_else(|_| path.to_string());
     let mount = mountinfo::mount_of(mounts, &resolved);
     let disk = match (mount, mounts_absent) {
@@ -176,7 +184,10 @@ pub fn free_space(host: &Host, path: &str) -> Fact<Space> {
 /// `/sys/devices/...`), falling back to `/sys/class/block/<source name>`.
 pub fn disk_of(host: &Host, m: &Mount) -> Fact<Disk> {
     if m.dev.starts_with("0:") {
-        return Fact::absent(&m.source, Reason::NotApplicable(format!("{} is not backed by a block device", m.fs_type)));
+        return Fact::absent(
+            &m.source,
+            Reason::NotApplicable(format!("{} is not backed by a block device", m.fs_type)),
+        );
     }
     let by_dev = format!("/sys/dev/block/{}", m.dev);
     let by_name = m.source.strip_prefix("/dev/").map(|n| format!("/sys/class/block/{n}"));
@@ -211,7 +222,11 @@ fn classify(host: &Host, name: &str, dir: &str) -> (DiskClass, String) {
             }
         }
         let boot0 = format!("/sys/block/{name}boot0");
-        return if host.exists(&boot0) { (DiskClass::Emmc, format!("{boot0} exists")) } else { (DiskClass::Sd, format!("no {boot0}")) };
+        return if host.exists(&boot0) {
+            (DiskClass::Emmc, format!("{boot0} exists"))
+        } else {
+            (DiskClass::Sd, format!("no {boot0}"))
+        };
     }
     if dir.contains("/usb") {
         return (DiskClass::Usb, format!("{dir} is on a USB bus"));
@@ -231,7 +246,13 @@ mod tests {
     use std::os::unix::fs::symlink;
 
     fn mount(dev: &str, source: &str) -> Mount {
-        Mount { dev: dev.into(), root: "/".into(), mount_point: "/mnt".into(), fs_type: "ext4".into(), source: source.into() }
+        Mount {
+            dev: dev.into(),
+            root: "/".into(),
+            mount_point: "/mnt".into(),
+            fs_type: "ext4".into(),
+            source: source.into(),
+        }
     }
 
     /// sysfs as the kernel lays it out: `/sys/dev/block/M:m` and `/sys/block/*` are relative
@@ -240,20 +261,30 @@ mod tests {
     fn classifies_usb_disks_and_emmc_by_boot_partitions() {
         let dir = tempfile::tempdir().unwrap();
         let r = dir.path();
-        let usb = "sys/devices/platform/bus@0/3610000.usb/usb2/2-3/2-3:1.0/host0/target0:0:0/0:0:0:0/block/sda";
+        let usb =
+            "sys/devices/platform/bus@0/3610000.usb/usb2/2-3/2-3:1.0/host0/target0:0:0/0:0:0:0/block/sda";
         fs::create_dir_all(r.join(usb).join("sda1")).unwrap();
         fs::write(r.join(usb).join("sda1/partition"), "1\n").unwrap();
         fs::create_dir_all(r.join("sys/dev/block")).unwrap();
-        symlink(format!("../../{}", usb.trim_start_matches("sys/")) + "/sda1", r.join("sys/dev/block/8:1")).unwrap();
+        symlink(format!("../../{}", usb.trim_start_matches("sys/")) + "/sda1", r.join("sys/dev/block/8:1"))
+            .unwrap();
         // An MMC disk without a readable `device/type`: the boot partitions tell eMMC.
         let mmc = "sys/devices/platform/bus@0/3460000.mmc/mmc_host/mmc0/mmc0:0001/block/mmcblk0";
         fs::create_dir_all(r.join(mmc).join("mmcblk0p1")).unwrap();
         fs::create_dir_all(r.join(mmc).join("mmcblk0boot0")).unwrap();
         fs::write(r.join(mmc).join("mmcblk0p1/partition"), "1\n").unwrap();
         fs::create_dir_all(r.join("sys/block")).unwrap();
-        symlink(format!("../{}/mmcblk0boot0", mmc.trim_start_matches("sys/")), r.join("sys/block/mmcblk0boot0")).unwrap();
+        symlink(
+            format!("../{}/mmcblk0boot0", mmc.trim_start_matches("sys/")),
+            r.join("sys/block/mmcblk0boot0"),
+        )
+        .unwrap();
         fs::create_dir_all(r.join("sys/class/block")).unwrap();
-        symlink(format!("../../{}/mmcblk0p1", mmc.trim_start_matches("sys/")), r.join("sys/class/block/mmcblk0p1")).unwrap();
+        symlink(
+            format!("../../{}/mmcblk0p1", mmc.trim_start_matches("sys/")),
+            r.join("sys/class/block/mmcblk0p1"),
+        )
+        .unwrap();
         let host = Host::with_root(r, Box::new(OfflineRunner), EnvSource::Map(Default::default())).unwrap();
 
         let sda = disk_of(&host, &mount("8:1", "/dev/sda1"));
@@ -268,7 +299,10 @@ mod tests {
 
         let overlay = disk_of(&host, &mount("0:52", "overlay"));
         assert!(matches!(overlay.absence().unwrap().reason, Reason::NotApplicable(_)));
-        assert_eq!(disk_of(&host, &mount("259:1", "/dev/nvme0n1p1")).absence().unwrap().reason, Reason::Missing);
+        assert_eq!(
+            disk_of(&host, &mount("259:1", "/dev/nvme0n1p1")).absence().unwrap().reason,
+            Reason::Missing
+        );
     }
 
     #[test]
@@ -277,7 +311,8 @@ mod tests {
         let s = live.statvfs("/no/such/dir/at/all").unwrap();
         assert!(s.total_bytes > 0 && s.avail_bytes <= s.total_bytes);
         let dir = tempfile::tempdir().unwrap();
-        let foreign = Host::with_root(dir.path(), Box::new(OfflineRunner), EnvSource::Map(Default::default())).unwrap();
+        let foreign =
+            Host::with_root(dir.path(), Box::new(OfflineRunner), EnvSource::Map(Default::default())).unwrap();
         assert!(matches!(foreign.statvfs("/").unwrap_err().reason, Reason::NotApplicable(_)));
     }
 }

@@ -8,8 +8,12 @@ use crate::host::Absence;
 use crate::probes::Packages;
 
 /// The packages that must share one version (NCT `packaging/debian/control`; since 1.18.0 exact).
-pub const PACKAGES: [&str; 4] =
-    ["nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools", "libnvidia-container1"];
+pub const PACKAGES: [&str; 4] = [
+    "nvidia-container-toolkit",
+    "nvidia-container-toolkit-base",
+    "libnvidia-container-tools",
+    "libnvidia-container1",
+];
 const BIN_DIRS: [&str; 3] = ["/usr/bin", "/usr/local/bin", "/usr/sbin"];
 const CDI_DIRS: [&str; 2] = ["/etc/cdi", "/var/run/cdi"];
 
@@ -49,10 +53,11 @@ impl Probe for Toolkit {
         let host = &ctx.host;
         let pk = ctx.get::<Packages>();
         let packages = PACKAGES.iter().map(|n| (*n, pk.installed(n).map(|p| p.version.clone()))).collect();
-        let extra = ["nvidia-container", "libnvidia-container0", "nvidia-container-runtime", "nvidia-docker2"]
-            .iter()
-            .filter_map(|n| pk.installed(n).map(|p| (p.name.clone(), p.version.clone())))
-            .collect();
+        let extra =
+            ["nvidia-container", "libnvidia-container0", "nvidia-container-runtime", "nvidia-docker2"]
+                .iter()
+                .filter_map(|n| pk.installed(n).map(|p| (p.name.clone(), p.version.clone())))
+                .collect();
         let path = toolkit_config::CONFIG_PATH;
         let config = match host.read_text(path) {
             Ok(t) => match toolkit_config::parse_config(&t) {
@@ -61,7 +66,10 @@ impl Probe for Toolkit {
             },
             Err(a) => Fact::Absent(a),
         };
-        let csv_dir = config.value().map(|c| c.csv_dir.clone()).unwrap_or_else(|| toolkit_config::DEFAULT_CSV_DIR.to_string());
+        let csv_dir = config
+            .value()
+            .map(|c| c.csv_dir.clone())
+            .unwrap_or_else(|| toolkit_config::DEFAULT_CSV_DIR.to_string());
         let csv = host.read_dir(&csv_dir).map(|names| {
             names
                 .into_iter()

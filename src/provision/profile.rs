@@ -13,7 +13,9 @@ pub const BUILTIN: &[(&str, &str)] = &[("locomotion", include_str!("../../profil
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("cannot read profile {path}: {source}; pass a profile file or one of the built-in names ({builtin})")]
+    #[error(
+        "cannot read profile {path}: {source}; pass a profile file or one of the built-in names ({builtin})"
+    )]
     Read { path: String, source: std::io::Error, builtin: String },
     #[error("{path}:{line}:{column}: {message}; see profiles/locomotion.toml for a complete example")]
     Parse { path: String, line: usize, column: usize, message: String },
@@ -117,7 +119,8 @@ pub struct FileCopy {
 }
 
 /// The silent-install flags the ZED installer accepts (Stereolabs' and Isaac ROS' scripts).
-const ZED_FLAGS: &[&str] = &["silent", "skip_tools", "skip_drivers", "runtime_only", "skip_od_module", "skip_python", "skip_cuda"];
+const ZED_FLAGS: &[&str] =
+    &["silent", "skip_tools", "skip_drivers", "runtime_only", "skip_od_module", "skip_python", "skip_cuda"];
 
 impl Profile {
     /// Loads a built-in profile by name, or a profile file by path.
@@ -151,7 +154,11 @@ impl Profile {
     pub fn default_context(&self) -> PathBuf {
         match self.source.strip_prefix("builtin:") {
             Some(_) => PathBuf::from("."),
-            None => Path::new(&self.source).parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(".")),
+            None => Path::new(&self.source)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(".")),
         }
     }
 
@@ -161,16 +168,29 @@ impl Profile {
             ProfileError::Invalid { path: format!("{}:{line}", self.source), message }
         };
         if self.base.candidates.is_empty() {
-            return Err(invalid("candidates", "[base] candidates is empty: list at least one base image".into()));
+            return Err(invalid(
+                "candidates",
+                "[base] candidates is empty: list at least one base image".into(),
+            ));
         }
         if let Some(zed) = &self.zed {
             for flag in &zed.flags {
                 if !ZED_FLAGS.contains(&flag.as_str()) {
-                    return Err(invalid("flags", format!("[zed] flags: unknown installer flag `{flag}` (known: {})", ZED_FLAGS.join(", "))));
+                    return Err(invalid(
+                        "flags",
+                        format!(
+                            "[zed] flags: unknown installer flag `{flag}` (known: {})",
+                            ZED_FLAGS.join(", ")
+                        ),
+                    ));
                 }
             }
             if !zed.flags.iter().any(|f| f == "silent") {
-                return Err(invalid("flags", "[zed] flags must contain `silent`: the installer otherwise waits for keyboard input".into()));
+                return Err(invalid(
+                    "flags",
+                    "[zed] flags must contain `silent`: the installer otherwise waits for keyboard input"
+                        .into(),
+                ));
             }
             if zed.flags.iter().any(|f| f == "runtime_only") && zed.flags.iter().any(|f| f == "skip_tools") {
                 return Err(invalid("flags", "[zed] flags: `runtime_only` and `skip_tools` are alternatives (runtime vs devel image): keep one".into()));
@@ -178,7 +198,10 @@ impl Profile {
         }
         for f in &self.files {
             if !f.dest.starts_with('/') {
-                return Err(invalid(&f.dest, format!("[[files]] dest `{}` must be an absolute path in the image", f.dest)));
+                return Err(invalid(
+                    &f.dest,
+                    format!("[[files]] dest `{}` must be an absolute path in the image", f.dest),
+                ));
             }
         }
         for key in self.env.keys().chain(self.labels.keys()) {
@@ -233,11 +256,21 @@ mod tests {
     #[test]
     fn zed_flags_are_checked() {
         let base = "name = \"x\"\n[base]\ncandidates = [\"a\"]\n[zed]\ninstaller = \"z.run\"\n";
-        let err = Profile::parse(&format!("{base}flags = [\"silent\", \"runtime_only\", \"skip_tools\"]\n"), "p.toml").unwrap_err().to_string();
+        let err = Profile::parse(
+            &format!("{base}flags = [\"silent\", \"runtime_only\", \"skip_tools\"]\n"),
+            "p.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("p.toml:6") && err.contains("alternatives"), "{err}");
-        let err = Profile::parse(&format!("{base}flags = [\"skip_drivers\"]\n"), "p.toml").unwrap_err().to_string();
+        let err =
+            Profile::parse(&format!("{base}flags = [\"skip_drivers\"]\n"), "p.toml").unwrap_err().to_string();
         assert!(err.contains("must contain `silent`"), "{err}");
-        let ok = Profile::parse(&format!("{base}flags = [\"silent\", \"runtime_only\", \"skip_drivers\"]\n"), "p.toml").unwrap();
+        let ok = Profile::parse(
+            &format!("{base}flags = [\"silent\", \"runtime_only\", \"skip_drivers\"]\n"),
+            "p.toml",
+        )
+        .unwrap();
         assert_eq!(ok.zed.unwrap().flags.len(), 3);
     }
 }

@@ -27,7 +27,8 @@ fn style(status: Status) -> (&'static str, Style) {
 
 pub fn render(report: &Report, opts: &Options) -> String {
     let mut out = String::new();
-    let paint = |s: &Style, text: &str| if opts.color { s.apply_to(text).to_string() } else { text.to_string() };
+    let paint =
+        |s: &Style, text: &str| if opts.color { s.apply_to(text).to_string() } else { text.to_string() };
     let bold = Style::new().bold();
     let dim = Style::new().dim();
     let d = &report.device;
@@ -55,13 +56,24 @@ pub fn render(report: &Report, opts: &Options) -> String {
             };
             rows.push(("L4T", l4t));
         }
-        rows.push(("CUDA", format!("{}   cuDNN {}   TensorRT {}", or_dash(&d.cuda), or_dash(&d.cudnn), or_dash(&d.tensorrt))));
+        rows.push((
+            "CUDA",
+            format!("{}   cuDNN {}   TensorRT {}", or_dash(&d.cuda), or_dash(&d.cudnn), or_dash(&d.tensorrt)),
+        ));
         let os = match (&d.ubuntu, &d.os) {
             (Some(u), _) => format!("Ubuntu {u}"),
             (None, Some(os)) => os.clone(),
             (None, None) => "-".to_string(),
         };
-        rows.push(("OS", format!("{os}   Python {}   kernel {}   {}", or_dash(&d.python), or_dash(&d.kernel), or_dash(&d.arch))));
+        rows.push((
+            "OS",
+            format!(
+                "{os}   Python {}   kernel {}   {}",
+                or_dash(&d.python),
+                or_dash(&d.kernel),
+                or_dash(&d.arch)
+            ),
+        ));
         for (k, v) in rows {
             let _ = writeln!(out, "  {}  {v}", paint(&dim, &format!("{k:<6}")));
         }
@@ -101,7 +113,11 @@ pub fn render(report: &Report, opts: &Options) -> String {
         .filter(|(s, _)| report.count(*s) > 0 || matches!(s, Status::Pass | Status::Fail))
         .map(|(s, word)| {
             let text = format!("{} {word}", report.count(*s));
-            if report.count(*s) > 0 { paint(&style(*s).1, &text) } else { text }
+            if report.count(*s) > 0 {
+                paint(&style(*s).1, &text)
+            } else {
+                text
+            }
         })
         .collect::<Vec<_>>()
         .join(" · ");
@@ -109,7 +125,13 @@ pub fn render(report: &Report, opts: &Options) -> String {
     out
 }
 
-fn render_check(out: &mut String, c: &CheckResult, width: usize, opts: &Options, paint: &dyn Fn(&Style, &str) -> String) {
+fn render_check(
+    out: &mut String,
+    c: &CheckResult,
+    width: usize,
+    opts: &Options,
+    paint: &dyn Fn(&Style, &str) -> String,
+) {
     let (symbol, st) = style(c.status);
     let _ = writeln!(out, "  {} {:<width$}  {}", paint(&st, symbol), c.id, c.summary);
     let problem = matches!(c.status, Status::Warn | Status::Fail | Status::Error);

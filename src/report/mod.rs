@@ -20,7 +20,8 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [Status::Pass, Status::Info, Status::Warn, Status::Fail, Status::Error, Status::Skip];
+    pub const ALL: [Status; 6] =
+        [Status::Pass, Status::Info, Status::Warn, Status::Fail, Status::Error, Status::Skip];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -106,8 +107,13 @@ pub struct Report {
 impl Report {
     pub const SCHEMA: u32 = 1;
 
-    pub fn new(device: DeviceSummary, facts: BTreeMap<String, serde_json::Value>, checks: Vec<CheckResult>) -> Report {
-        let mut summary: BTreeMap<&'static str, usize> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    pub fn new(
+        device: DeviceSummary,
+        facts: BTreeMap<String, serde_json::Value>,
+        checks: Vec<CheckResult>,
+    ) -> Report {
+        let mut summary: BTreeMap<&'static str, usize> =
+            Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
         for c in &checks {
             *summary.entry(c.status.as_str()).or_default() += 1;
         }
@@ -120,7 +126,9 @@ impl Report {
 
     /// Exit code of `jetdoc check`: 1 with any `fail` (or `error`), or any `warn` when strict.
     pub fn exit_code(&self, strict: bool) -> i32 {
-        let bad = self.count(Status::Fail) + self.count(Status::Error) + if strict { self.count(Status::Warn) } else { 0 };
+        let bad = self.count(Status::Fail)
+            + self.count(Status::Error)
+            + if strict { self.count(Status::Warn) } else { 0 };
         i32::from(bad > 0)
     }
 }

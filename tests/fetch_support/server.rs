@@ -26,15 +26,30 @@ impl Request {
 pub enum Reply {
     /// A file with an ETag; Range honoured unless `ranges` is false; the connection is closed
     /// after `drop_after` body bytes when set.
-    File { body: Arc<Vec<u8>>, etag: String, ranges: bool, drop_after: Option<usize>, content_type: &'static str },
+    File {
+        body: Arc<Vec<u8>>,
+        etag: String,
+        ranges: bool,
+        drop_after: Option<usize>,
+        content_type: &'static str,
+    },
     Status(u16),
     Redirect(String),
-    Text { content_type: &'static str, body: String },
+    Text {
+        content_type: &'static str,
+        body: String,
+    },
 }
 
 impl Reply {
     pub fn file(body: &Arc<Vec<u8>>, etag: &str) -> Reply {
-        Reply::File { body: body.clone(), etag: etag.into(), ranges: true, drop_after: None, content_type: "application/octet-stream" }
+        Reply::File {
+            body: body.clone(),
+            etag: etag.into(),
+            ranges: true,
+            drop_after: None,
+            content_type: "application/octet-stream",
+        }
     }
 }
 
@@ -156,10 +171,17 @@ fn respond(mut conn: TcpStream, req: &Request, reply: Reply, st: &State) -> std:
     match reply {
         Reply::Status(code) => {
             let body = format!("status {code}\n");
-            write!(conn, "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+            write!(
+                conn,
+                "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )?;
         }
         Reply::Redirect(to) => {
-            write!(conn, "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+            write!(
+                conn,
+                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )?;
         }
         Reply::Text { content_type, body } => {
             write!(conn, "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
@@ -168,7 +190,7 @@ fn respond(mut conn: TcpStream, req: &Request, reply: Reply, st: &State) -> std:
         Reply::File { body, etag, ranges, drop_after, content_type } => {
             let quoted = format!("\"{etag}\"");
             // If-Range: resume only when the client's validator still matches.
-            let validator_ok = req.header("if-range").map_or(true, |v| v == quoted);
+            let validator_ok = req.header("if-range").is_none_or(|v| v == quoted);
             let range = req
                 .header("range")
                 .filter(|_| ranges && validator_ok)

@@ -50,7 +50,11 @@ impl TestDaemon {
         Self::start_inner(Some(config), "", path_prefix)
     }
 
-    fn start_inner(config_file: Option<PathBuf>, config_json: &str, path_prefix: Vec<PathBuf>) -> Option<TestDaemon> {
+    fn start_inner(
+        config_file: Option<PathBuf>,
+        config_json: &str,
+        path_prefix: Vec<PathBuf>,
+    ) -> Option<TestDaemon> {
         if !super::require(available(), "a Docker engine (dockerd, docker CLI, root)") {
             return None;
         }
@@ -103,7 +107,8 @@ impl TestDaemon {
         let d = self.dir.path();
         let config = d.join("containerd.toml");
         std::fs::write(&config, "version = 2\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n").unwrap();
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(d.join("containerd.log")).unwrap();
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(d.join("containerd.log")).unwrap();
         let child = Command::new("containerd")
             .arg("--config")
             .arg(&config)
@@ -139,7 +144,8 @@ impl TestDaemon {
         let mut containerd_args = Vec::new();
         if !self.path_prefix.is_empty() {
             self.spawn_containerd(&path)?;
-            containerd_args = vec!["--containerd".to_string(), self.containerd_socket().display().to_string()];
+            containerd_args =
+                vec!["--containerd".to_string(), self.containerd_socket().display().to_string()];
         }
         let ns = self.namespace();
         let child = Command::new("dockerd")
@@ -177,7 +183,9 @@ impl TestDaemon {
                     return Err(format!("dockerd exited with {status}"));
                 }
             }
-            if self.socket.exists() && self.docker(&["version", "--format", "{{.Server.Version}}"]).status.success() {
+            if self.socket.exists()
+                && self.docker(&["version", "--format", "{{.Server.Version}}"]).status.success()
+            {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -263,7 +271,10 @@ impl Drop for TestDaemon {
         // Overlay mounts under the data root must go before the temp dir can be removed.
         let _ = Command::new("sh")
             .arg("-c")
-            .arg(format!("grep -o '{}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r umount -l", self.dir.path().display()))
+            .arg(format!(
+                "grep -o '{}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r umount -l",
+                self.dir.path().display()
+            ))
             .status();
     }
 }

@@ -75,12 +75,19 @@ impl TestRegistry {
             let hash = bcrypt::hash(password, 5).unwrap();
             let htpasswd = dir.path().join("htpasswd");
             std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
-            config.push_str(&format!("auth:\n  htpasswd:\n    realm: jetdoc-test\n    path: {}\n", htpasswd.display()));
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: jetdoc-test\n    path: {}\n",
+                htpasswd.display()
+            ));
         }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
         let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let binary = if Path::new(BINARY).exists() { PathBuf::from(BINARY) } else { which::which("docker-registry").unwrap() };
+        let binary = if Path::new(BINARY).exists() {
+            PathBuf::from(BINARY)
+        } else {
+            which::which("docker-registry").unwrap()
+        };
         let child = Command::new(binary)
             .arg("serve")
             .arg(&config_path)
@@ -127,10 +134,14 @@ impl TestRegistry {
     /// Uploads a blob (monolithic: POST an upload session, then PUT with the digest).
     pub fn push_blob(&self, repo: &str, bytes: &[u8]) -> String {
         let digest = sha256(bytes);
-        let start = self.request(reqwest::Method::POST, &format!("http://{}/v2/{repo}/blobs/uploads/", self.addr)).send().unwrap();
+        let start = self
+            .request(reqwest::Method::POST, &format!("http://{}/v2/{repo}/blobs/uploads/", self.addr))
+            .send()
+            .unwrap();
         assert_eq!(start.status().as_u16(), 202, "start upload: {}", start.text().unwrap_or_default());
         let location = start.headers()["location"].to_str().unwrap().to_string();
-        let location = if location.starts_with("http") { location } else { format!("http://{}{location}", self.addr) };
+        let location =
+            if location.starts_with("http") { location } else { format!("http://{}{location}", self.addr) };
         let sep = if location.contains('?') { '&' } else { '?' };
         let put = self
             .request(reqwest::Method::PUT, &format!("{location}{sep}digest={digest}"))
@@ -150,7 +161,12 @@ impl TestRegistry {
             .body(bytes.to_vec())
             .send()
             .unwrap();
-        assert_eq!(put.status().as_u16(), 201, "put manifest {repo}:{reference}: {}", put.text().unwrap_or_default());
+        assert_eq!(
+            put.status().as_u16(),
+            201,
+            "put manifest {repo}:{reference}: {}",
+            put.text().unwrap_or_default()
+        );
         sha256(bytes)
     }
 
@@ -159,12 +175,17 @@ impl TestRegistry {
         let mut layer_descs = Vec::new();
         let mut diff_ids = Vec::new();
         for (i, (path, content)) in v.layers.iter().enumerate() {
-            let (tar, gz) = layer_tar(&self.dir.path().join(format!("layer-{}-{}-{i}", repo.replace('/', "_"), v.arch)), path, content);
+            let (tar, gz) = layer_tar(
+                &self.dir.path().join(format!("layer-{}-{}-{i}", repo.replace('/', "_"), v.arch)),
+                path,
+                content,
+            );
             diff_ids.push(sha256(&tar));
             let digest = self.push_blob(repo, &gz);
             layer_descs.push(json!({"mediaType": OCI_LAYER_GZIP, "digest": digest, "size": gz.len()}));
         }
-        let labels: serde_json::Map<String, serde_json::Value> = v.labels.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let labels: serde_json::Map<String, serde_json::Value> =
+            v.labels.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
         let config = serde_json::to_vec(&json!({
             "architecture": v.arch,
             "os": "linux",
@@ -200,7 +221,9 @@ impl TestRegistry {
                 json!({"mediaType": OCI_MANIFEST, "digest": digest, "size": size, "platform": platform})
             })
             .collect();
-        let index = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests})).unwrap();
+        let index =
+            serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}))
+                .unwrap();
         self.push_manifest(repo, tag, OCI_INDEX, &index);
         format!("{}/{repo}:{tag}", self.addr)
     }
@@ -209,7 +232,13 @@ impl TestRegistry {
     pub fn push_single(&self, repo: &str, tag: &str, v: &Variant) -> String {
         let (digest, _) = self.push_variant(repo, v);
         let url = format!("http://{}/v2/{repo}/manifests/{digest}", self.addr);
-        let body = self.request(reqwest::Method::GET, &url).header("accept", OCI_MANIFEST).send().unwrap().bytes().unwrap();
+        let body = self
+            .request(reqwest::Method::GET, &url)
+            .header("accept", OCI_MANIFEST)
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap();
         self.push_manifest(repo, tag, OCI_MANIFEST, &body);
         format!("{}/{repo}:{tag}", self.addr)
     }
@@ -222,9 +251,15 @@ fn layer_tar(work: &Path, path: &str, content: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let file = root.join(path.trim_start_matches('/'));
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, content).unwrap();
-    let tar = Command::new("tar").arg("-C").arg(&root).args(["--numeric-owner", "--owner=0", "--group=0", "-cf", "-", "."]).output().unwrap();
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .args(["--numeric-owner", "--owner=0", "--group=0", "-cf", "-", "."])
+        .output()
+        .unwrap();
     assert!(tar.status.success(), "tar: {}", String::from_utf8_lossy(&tar.stderr));
-    let mut gzip = Command::new("gzip").args(["-n", "-c"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut gzip =
+        Command::new("gzip").args(["-n", "-c"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     gzip.stdin.take().unwrap().write_all(&tar.stdout).unwrap();
     let gz = gzip.wait_with_output().unwrap();
     assert!(gz.status.success());
@@ -264,7 +299,10 @@ impl TokenFront {
         let log = token_requests.clone();
         let realm = format!("http://{addr}/token");
         std::thread::spawn(move || {
-            let http = reqwest::blocking::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+            let http = reqwest::blocking::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -284,16 +322,33 @@ impl TokenFront {
                 }
                 let header = |name: &str| headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
                 let mut parts = request_line.split_whitespace();
-                let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
-                let limits = format!("ratelimit-limit: 100;w=21600\r\nratelimit-remaining: {FRONT_REMAINING}\r\n");
+                let (method, target) =
+                    (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
+                let limits =
+                    format!("ratelimit-limit: 100;w=21600\r\nratelimit-remaining: {FRONT_REMAINING}\r\n");
                 let reply = if let Some(query) = target.strip_prefix("/token?") {
                     let basic = header("authorization").is_some_and(|a| a.starts_with("Basic "));
                     log.lock().unwrap().push((query.to_string(), basic));
                     let body = format!(r#"{{"token":"{FRONT_TOKEN}","expires_in":300}}"#);
-                    (format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", body.len()), body.into_bytes())
+                    (
+                        format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+                            body.len()
+                        ),
+                        body.into_bytes(),
+                    )
                 } else if header("authorization").as_deref() != Some(&format!("Bearer {FRONT_TOKEN}")) {
-                    let repo = target.trim_start_matches("/v2/").split("/manifests/").next().unwrap_or("").split("/blobs/").next().unwrap_or("").to_string();
-                    let body = br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#.to_vec();
+                    let repo = target
+                        .trim_start_matches("/v2/")
+                        .split("/manifests/")
+                        .next()
+                        .unwrap_or("")
+                        .split("/blobs/")
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    let body = br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#
+                        .to_vec();
                     (
                         format!(
                             "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer realm=\"{realm}\",service=\"jetdoc-test\",scope=\"repository:{repo}:pull\"\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{limits}",

@@ -20,7 +20,8 @@ pub struct IndexFile {
     pub metadata: Option<Option<String>>,
 }
 
-pub const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1";
+pub const ACCEPT: &str =
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1";
 
 /// Parses a project page, choosing the format by `Content-Type`.
 pub fn parse(page_url: &str, content_type: &str, body: &str) -> Result<Vec<IndexFile>, String> {
@@ -54,7 +55,8 @@ struct JsonFile {
 }
 
 pub fn parse_json(base: &Url, body: &str) -> Result<Vec<IndexFile>, String> {
-    let page: JsonPage = serde_json::from_str(body).map_err(|e| format!("not a PEP 691 project page: {e}"))?;
+    let page: JsonPage =
+        serde_json::from_str(body).map_err(|e| format!("not a PEP 691 project page: {e}"))?;
     Ok(page
         .files
         .into_iter()
@@ -65,10 +67,12 @@ pub fn parse_json(base: &Url, body: &str) -> Result<Vec<IndexFile>, String> {
             }
             let (url, frag_hash) = absolute(base, &f.url)?;
             let metadata = match (&f.core_metadata, &f.dist_info_metadata) {
-                (serde_json::Value::Object(m), _) | (serde_json::Value::Null, serde_json::Value::Object(m)) => {
+                (serde_json::Value::Object(m), _)
+                | (serde_json::Value::Null, serde_json::Value::Object(m)) => {
                     Some(m.get("sha256").and_then(|v| v.as_str()).and_then(super::super::normalize_sha256))
                 }
-                (serde_json::Value::Bool(true), _) | (serde_json::Value::Null, serde_json::Value::Bool(true)) => Some(None),
+                (serde_json::Value::Bool(true), _)
+                | (serde_json::Value::Null, serde_json::Value::Bool(true)) => Some(None),
                 _ => None,
             };
             Some(IndexFile {
@@ -91,7 +95,10 @@ pub fn parse_html(base: &Url, body: &str) -> Vec<IndexFile> {
     static ANCHOR: OnceLock<Regex> = OnceLock::new();
     static ATTR: OnceLock<Regex> = OnceLock::new();
     let anchor = ANCHOR.get_or_init(|| Regex::new(r#"(?is)<a\s([^>]*)>(.*?)</a\s*>"#).unwrap());
-    let attr = ATTR.get_or_init(|| Regex::new(r#"(?s)([A-Za-z_:][-A-Za-z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?"#).unwrap());
+    let attr = ATTR.get_or_init(|| {
+        Regex::new(r#"(?s)([A-Za-z_:][-A-Za-z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?"#)
+            .unwrap()
+    });
     let mut out = Vec::new();
     for a in anchor.captures_iter(body) {
         let attrs: HashMap<String, Option<String>> = attr
@@ -104,20 +111,30 @@ pub fn parse_html(base: &Url, body: &str) -> Vec<IndexFile> {
         let Some(Some(href)) = attrs.get("href") else { continue };
         let Some((url, sha256)) = absolute(base, href) else { continue };
         let text = unescape(a[2].trim());
-        let filename = if text.is_empty() || text.contains('<') { url.rsplit('/').next().unwrap_or("").to_string() } else { text };
+        let filename = if text.is_empty() || text.contains('<') {
+            url.rsplit('/').next().unwrap_or("").to_string()
+        } else {
+            text
+        };
         if crate::fetch::engine::safe_file_name(&filename).as_deref() != Some(filename.as_str()) {
             continue;
         }
         let metadata = match attrs.get("data-core-metadata").or(attrs.get("data-dist-info-metadata")) {
             None => None,
             Some(Some(v)) if v == "false" => None,
-            Some(v) => Some(v.as_deref().and_then(|s| s.strip_prefix("sha256=")).and_then(super::super::normalize_sha256)),
+            Some(v) => Some(
+                v.as_deref().and_then(|s| s.strip_prefix("sha256=")).and_then(super::super::normalize_sha256),
+            ),
         };
         out.push(IndexFile {
             filename,
             url,
             sha256,
-            requires_python: attrs.get("data-requires-python").cloned().flatten().filter(|s| !s.trim().is_empty()),
+            requires_python: attrs
+                .get("data-requires-python")
+                .cloned()
+                .flatten()
+                .filter(|s| !s.trim().is_empty()),
             yanked: attrs.contains_key("data-yanked"),
             metadata,
         });
@@ -130,12 +147,18 @@ fn absolute(base: &Url, href: &str) -> Option<(String, Option<String>)> {
     let mut url = base.join(href).ok()?;
     let frag = url.fragment().map(str::to_string);
     url.set_fragment(None);
-    let sha = frag.as_deref().and_then(|f| f.strip_prefix("sha256=")).and_then(super::super::normalize_sha256);
+    let sha =
+        frag.as_deref().and_then(|f| f.strip_prefix("sha256=")).and_then(super::super::normalize_sha256);
     Some((url.to_string(), sha))
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&#x27;", "'").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
 }
 
 /// The project page URL on an index: `{index}/{normalized name}/`.
@@ -158,7 +181,10 @@ mod tests {
         let files = parse_html(&base, page);
         assert_eq!(files.len(), 3);
         assert_eq!(files[0].url, "https://pypi.jetson-ai-lab.io/jp6/cu126/+f/02f/de421eabbf626/torch-2.9.1-cp310-cp310-linux_aarch64.whl");
-        assert_eq!(files[0].sha256.as_deref(), Some("02fde421eabbf626000000000000000000000000000000000000000000000000"));
+        assert_eq!(
+            files[0].sha256.as_deref(),
+            Some("02fde421eabbf626000000000000000000000000000000000000000000000000")
+        );
         assert_eq!(files[0].requires_python.as_deref(), Some(">=3.9"));
         assert!(!files[0].yanked && files[1].yanked);
         assert_eq!(files[0].metadata, None);

@@ -37,13 +37,26 @@ pub struct IndexSpec {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Choice {
-    Wheel { filename: String, version: String, url: String, sha256: Option<String>, index: String },
+    Wheel {
+        filename: String,
+        version: String,
+        url: String,
+        sha256: Option<String>,
+        index: String,
+    },
     /// No wheel for the target: pip would build this from source.
-    Source { version: Option<String>, why: String },
+    Source {
+        version: Option<String>,
+        why: String,
+    },
     /// Not on any index at all, or no version matches.
-    Missing { why: String },
+    Missing {
+        why: String,
+    },
     /// A direct URL or the like: pip handles it.
-    LeftToPip { why: String },
+    LeftToPip {
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -129,7 +142,8 @@ pub enum WheelsError {
 
 impl<'a> Resolver<'a> {
     pub fn new(fetcher: &'a Fetcher, target: Target, indexes: Vec<IndexSpec>) -> Resolver<'a> {
-        let python = Version::from_str(&format!("{}.{}.0", target.python.0, target.python.1)).expect("numeric");
+        let python =
+            Version::from_str(&format!("{}.{}.0", target.python.0, target.python.1)).expect("numeric");
         Resolver {
             fetcher,
             env: marker_env(&target),
@@ -166,7 +180,8 @@ impl<'a> Resolver<'a> {
         let mut answered = false;
         for base in &spec.urls {
             let url = index::project_url(base, name);
-            let cache_file = self.fetcher.cache.root.join("index").join(format!("{}.json", hex_sha256(url.as_bytes())));
+            let cache_file =
+                self.fetcher.cache.root.join("index").join(format!("{}.json", hex_sha256(url.as_bytes())));
             if self.fetcher.opts.offline {
                 if let Some(files) = read_json::<Option<Vec<IndexFile>>>(&cache_file) {
                     result = files;
@@ -210,13 +225,22 @@ impl<'a> Resolver<'a> {
                 Ok(resp) if resp.status() == reqwest::StatusCode::NOT_FOUND => return Ok(None),
                 Ok(resp) if resp.status().is_success() => {
                     let final_url = resp.url().to_string();
-                    let ct = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                    let ct = resp
+                        .headers()
+                        .get(reqwest::header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
                     match resp.text() {
                         Ok(body) => return index::parse(&final_url, &ct, &body).map(Some),
                         Err(e) => e.to_string(),
                     }
                 }
-                Ok(resp) if resp.status().is_server_error() || resp.status().as_u16() == 429 || resp.status().as_u16() == 408 => {
+                Ok(resp)
+                    if resp.status().is_server_error()
+                        || resp.status().as_u16() == 429
+                        || resp.status().as_u16() == 408 =>
+                {
                     format!("HTTP {}", resp.status())
                 }
                 Ok(resp) => return Err(format!("HTTP {}", resp.status())),
@@ -236,7 +260,9 @@ impl<'a> Resolver<'a> {
         let spec = match &req.version_or_url {
             None => VersionSpecifiers::empty(),
             Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
-            Some(VersionOrUrl::Url(u)) => return Choice::LeftToPip { why: format!("direct URL {u}: pip fetches it") },
+            Some(VersionOrUrl::Url(u)) => {
+                return Choice::LeftToPip { why: format!("direct URL {u}: pip fetches it") }
+            }
         };
         let mut sdist_versions: Vec<Version> = Vec::new();
         let mut foreign = 0usize;
@@ -357,18 +383,36 @@ impl<'a> Resolver<'a> {
 
     /// Adds the dependencies of the chosen wheels, level by level. Metadata comes from PEP 658
     /// files or, failing that, from the wheel (fetched into the cache, used later anyway).
-    pub fn add_dependencies(&self, plan: &mut Plan, reqs: &requirements::Requirements, rep: &dyn Reporter) -> Result<(), WheelsError> {
-        let pins: HashMap<String, Vec<String>> =
-            reqs.lines.iter().filter(|l| !l.hashes.is_empty()).map(|l| (normalize(l.requirement.name.as_ref()), l.hashes.clone())).collect();
-        let extras_of: HashMap<String, Vec<ExtraName>> =
-            reqs.lines.iter().map(|l| (normalize(l.requirement.name.as_ref()), l.requirement.extras.clone())).collect();
+    pub fn add_dependencies(
+        &self,
+        plan: &mut Plan,
+        reqs: &requirements::Requirements,
+        rep: &dyn Reporter,
+    ) -> Result<(), WheelsError> {
+        let pins: HashMap<String, Vec<String>> = reqs
+            .lines
+            .iter()
+            .filter(|l| !l.hashes.is_empty())
+            .map(|l| (normalize(l.requirement.name.as_ref()), l.hashes.clone()))
+            .collect();
+        let extras_of: HashMap<String, Vec<ExtraName>> = reqs
+            .lines
+            .iter()
+            .map(|l| (normalize(l.requirement.name.as_ref()), l.requirement.extras.clone()))
+            .collect();
         let mut frontier: Vec<usize> = (0..plan.items.len()).collect();
         let mut depth = 0;
         while !frontier.is_empty() && depth < 50 {
             depth += 1;
             let parents: Vec<(String, Vec<ExtraName>, Choice)> = frontier
                 .iter()
-                .map(|&i| (plan.items[i].name.clone(), extras_of.get(&plan.items[i].name).cloned().unwrap_or_default(), plan.items[i].choice.clone()))
+                .map(|&i| {
+                    (
+                        plan.items[i].name.clone(),
+                        extras_of.get(&plan.items[i].name).cloned().unwrap_or_default(),
+                        plan.items[i].choice.clone(),
+                    )
+                })
                 .collect();
             let metas = self.metadata_of(&parents, rep)?;
             let mut wanted: BTreeMap<String, (Requirement, String)> = BTreeMap::new();
@@ -379,7 +423,9 @@ impl<'a> Resolver<'a> {
                     }
                     let name = normalize(dep.name.as_ref());
                     if let Some(existing) = plan.items.iter().find(|i| i.name == name) {
-                        if let (Choice::Wheel { version, .. }, Some(VersionOrUrl::VersionSpecifier(spec))) = (&existing.choice, &dep.version_or_url) {
+                        if let (Choice::Wheel { version, .. }, Some(VersionOrUrl::VersionSpecifier(spec))) =
+                            (&existing.choice, &dep.version_or_url)
+                        {
                             if Version::from_str(version).is_ok_and(|v| !spec.contains(&v)) {
                                 plan.warnings.push(format!(
                                     "conflict: {parent} needs `{dep}` but {name} {version} was chosen; pin {name} in the requirements file"
@@ -391,10 +437,13 @@ impl<'a> Resolver<'a> {
                     match wanted.get_mut(&name) {
                         // Several packages of this level need it: all their specifiers apply.
                         Some((req, parents)) => {
-                            if let (Some(VersionOrUrl::VersionSpecifier(have)), Some(VersionOrUrl::VersionSpecifier(more))) =
-                                (&req.version_or_url, &dep.version_or_url)
+                            if let (
+                                Some(VersionOrUrl::VersionSpecifier(have)),
+                                Some(VersionOrUrl::VersionSpecifier(more)),
+                            ) = (&req.version_or_url, &dep.version_or_url)
                             {
-                                let merged: VersionSpecifiers = have.iter().chain(more.iter()).cloned().collect();
+                                let merged: VersionSpecifiers =
+                                    have.iter().chain(more.iter()).cloned().collect();
                                 req.version_or_url = Some(VersionOrUrl::VersionSpecifier(merged));
                             } else if req.version_or_url.is_none() {
                                 req.version_or_url = dep.version_or_url.clone();
@@ -410,7 +459,12 @@ impl<'a> Resolver<'a> {
             frontier.clear();
             for (name, (dep, parent)) in wanted {
                 let choice = self.choose(&dep, &self.requires_hash(&name, &pins));
-                plan.items.push(PlanItem { name, requirement: dep.to_string(), required_by: Some(parent), choice });
+                plan.items.push(PlanItem {
+                    name,
+                    requirement: dep.to_string(),
+                    required_by: Some(parent),
+                    choice,
+                });
                 frontier.push(plan.items.len() - 1);
             }
         }
@@ -418,20 +472,32 @@ impl<'a> Resolver<'a> {
         Ok(())
     }
 
-    fn metadata_of(&self, parents: &[(String, Vec<ExtraName>, Choice)], rep: &dyn Reporter) -> Result<Vec<Vec<Requirement>>, WheelsError> {
+    fn metadata_of(
+        &self,
+        parents: &[(String, Vec<ExtraName>, Choice)],
+        rep: &dyn Reporter,
+    ) -> Result<Vec<Vec<Requirement>>, WheelsError> {
         let mut out = vec![Vec::new(); parents.len()];
         let mut need_wheel = Vec::new();
         for (i, (name, _, choice)) in parents.iter().enumerate() {
             let Choice::Wheel { filename, url, sha256, .. } = choice else { continue };
             match self.pep658(name, url) {
                 Some(text) => out[i] = requires_dist(&text),
-                None => need_wheel.push((i, Artifact { name: filename.clone(), urls: vec![url.clone()], sha256: sha256.clone() })),
+                None => need_wheel.push((
+                    i,
+                    Artifact { name: filename.clone(), urls: vec![url.clone()], sha256: sha256.clone() },
+                )),
             }
         }
         let artifacts: Vec<Artifact> = need_wheel.iter().map(|(_, a)| a.clone()).collect();
         for ((i, a), r) in need_wheel.iter().zip(self.fetcher.fetch_all(&artifacts, rep)) {
             let f = r?;
-            let text = wheel_metadata(&f.path).map_err(|e| WheelsError::Other(format!("{}: {e}\n  the wheel is broken; report it to the index's owner", a.name)))?;
+            let text = wheel_metadata(&f.path).map_err(|e| {
+                WheelsError::Other(format!(
+                    "{}: {e}\n  the wheel is broken; report it to the index's owner",
+                    a.name
+                ))
+            })?;
             out[*i] = requires_dist(&text);
         }
         Ok(out)
@@ -448,7 +514,11 @@ impl<'a> Resolver<'a> {
             .flat_map(|(_, files)| files.iter().flatten())
             .find(|f| f.url == wheel_url)
             .and_then(|f| f.metadata.clone())?;
-        let a = Artifact { name: format!("{name} metadata"), urls: vec![format!("{wheel_url}.metadata")], sha256: announced };
+        let a = Artifact {
+            name: format!("{name} metadata"),
+            urls: vec![format!("{wheel_url}.metadata")],
+            sha256: announced,
+        };
         let f = self.fetcher.fetch(usize::MAX, &a, &super::Silent).ok()?;
         std::fs::read_to_string(f.path).ok()
     }
@@ -501,12 +571,19 @@ pub fn lock_file(header: &str, pinned: &[(String, String, String)]) -> String {
 }
 
 /// Downloads every planned wheel and places it in `out_dir`; returns (name, version, sha256).
-pub fn download(fetcher: &Fetcher, plan: &Plan, out_dir: &Path, rep: &dyn Reporter) -> (Pinned, Vec<(String, super::FetchError)>) {
+pub fn download(
+    fetcher: &Fetcher,
+    plan: &Plan,
+    out_dir: &Path,
+    rep: &dyn Reporter,
+) -> (Pinned, Vec<(String, super::FetchError)>) {
     let items: Vec<&PlanItem> = plan.wheels().collect();
     let artifacts: Vec<Artifact> = items
         .iter()
         .map(|i| match &i.choice {
-            Choice::Wheel { filename, url, sha256, .. } => Artifact { name: filename.clone(), urls: vec![url.clone()], sha256: sha256.clone() },
+            Choice::Wheel { filename, url, sha256, .. } => {
+                Artifact { name: filename.clone(), urls: vec![url.clone()], sha256: sha256.clone() }
+            }
             _ => unreachable!("wheels() filters"),
         })
         .collect();
@@ -545,7 +622,10 @@ mod tests {
     fn sdist_versions_and_lock_format() {
         assert_eq!(sdist_version("Demo_Pkg-1.2.tar.gz", "demo-pkg"), Some(Version::from_str("1.2").unwrap()));
         assert_eq!(sdist_version("other-1.2.tar.gz", "demo"), None);
-        let lock = lock_file("made by jetdoc", &[("b".into(), "2".into(), "f".repeat(64)), ("a".into(), "1".into(), "e".repeat(64))]);
+        let lock = lock_file(
+            "made by jetdoc",
+            &[("b".into(), "2".into(), "f".repeat(64)), ("a".into(), "1".into(), "e".repeat(64))],
+        );
         assert!(lock.starts_with("# made by jetdoc\na==1 \\\n    --hash=sha256:eee"), "{lock}");
     }
 }

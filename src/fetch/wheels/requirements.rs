@@ -24,7 +24,9 @@ pub struct Requirements {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RequirementsError {
-    #[error("{origin}: {message}\n  fix the line (PEP 508: `name[extras] specifiers ; markers`) or remove it")]
+    #[error(
+        "{origin}: {message}\n  fix the line (PEP 508: `name[extras] specifiers ; markers`) or remove it"
+    )]
     Line { origin: String, message: String },
     #[error("{path}: {source}\n  pass an existing requirements file with -r")]
     Read { path: String, source: std::io::Error },
@@ -37,12 +39,20 @@ pub fn read(path: &Path) -> Result<Requirements, RequirementsError> {
 }
 
 fn read_into(path: &Path, out: &mut Requirements, depth: u32) -> Result<(), RequirementsError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RequirementsError::Read { path: path.display().to_string(), source })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| RequirementsError::Read { path: path.display().to_string(), source })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     for (origin, line) in logical_lines(&path.display().to_string(), &text) {
-        if let Some(rest) = line.strip_prefix("-r ").or(line.strip_prefix("--requirement ")).or(line.strip_prefix("--requirement=")) {
+        if let Some(rest) = line
+            .strip_prefix("-r ")
+            .or(line.strip_prefix("--requirement "))
+            .or(line.strip_prefix("--requirement="))
+        {
             if depth > 8 {
-                return Err(RequirementsError::Line { origin, message: "-r nested too deeply (a loop?)".into() });
+                return Err(RequirementsError::Line {
+                    origin,
+                    message: "-r nested too deeply (a loop?)".into(),
+                });
             }
             let p: PathBuf = base.join(rest.trim());
             read_into(&p, out, depth + 1)?;
@@ -68,14 +78,23 @@ pub fn parse_line(origin: &str, line: &str) -> Result<Line, RequirementsError> {
                 Some(h) => match h.strip_prefix("sha256:").and_then(crate::fetch::normalize_sha256) {
                     Some(h) => hashes.push(h),
                     None => {
-                        return Err(RequirementsError::Line { origin: origin.into(), message: format!("only sha256 hashes are supported, got `{opt}`") })
+                        return Err(RequirementsError::Line {
+                            origin: origin.into(),
+                            message: format!("only sha256 hashes are supported, got `{opt}`"),
+                        })
                     }
                 },
-                None => return Err(RequirementsError::Line { origin: origin.into(), message: format!("unsupported per-requirement option `{opt}`") }),
+                None => {
+                    return Err(RequirementsError::Line {
+                        origin: origin.into(),
+                        message: format!("unsupported per-requirement option `{opt}`"),
+                    })
+                }
             }
         }
     }
-    let requirement = Requirement::from_str(spec.trim()).map_err(|e| RequirementsError::Line { origin: origin.into(), message: e.to_string() })?;
+    let requirement = Requirement::from_str(spec.trim())
+        .map_err(|e| RequirementsError::Line { origin: origin.into(), message: e.to_string() })?;
     Ok(Line { requirement, hashes, origin: origin.into() })
 }
 

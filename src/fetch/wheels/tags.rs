@@ -83,7 +83,9 @@ impl Target {
                 out.push(format!("manylinux_2_{m}_{arch}"));
                 // Legacy aliases (PEP 599/571/513) sit at their glibc.
                 let legacy = match (m, arch) {
-                    (17, "x86_64" | "aarch64" | "i686" | "ppc64le" | "s390x" | "armv7l") => Some("manylinux2014"),
+                    (17, "x86_64" | "aarch64" | "i686" | "ppc64le" | "s390x" | "armv7l") => {
+                        Some("manylinux2014")
+                    }
                     (12, "x86_64" | "i686") => Some("manylinux2010"),
                     (5, "x86_64" | "i686") => Some("manylinux1"),
                     _ => None,
@@ -176,10 +178,12 @@ mod tests {
 
     #[test]
     fn parses_real_wheel_names() {
-        let w = WheelName::parse("torch-2.5.0a0+872d972e41.nv24.08.17622132-cp310-cp310-linux_aarch64.whl").unwrap();
+        let w = WheelName::parse("torch-2.5.0a0+872d972e41.nv24.08.17622132-cp310-cp310-linux_aarch64.whl")
+            .unwrap();
         assert_eq!(w.name, "torch");
         assert_eq!(w.version.to_string(), "2.5.0a0+872d972e41.nv24.8.17622132");
-        let w = WheelName::parse("numpy-1.26.4-cp310-cp310-manylinux_2_17_aarch64.manylinux2014_aarch64.whl").unwrap();
+        let w = WheelName::parse("numpy-1.26.4-cp310-cp310-manylinux_2_17_aarch64.manylinux2014_aarch64.whl")
+            .unwrap();
         assert_eq!(w.platform.len(), 2);
         let w = WheelName::parse("Typing_Extensions-4.12.2-1-py3-none-any.whl").unwrap();
         assert_eq!((w.name.as_str(), w.is_pure()), ("typing-extensions", true));
@@ -192,7 +196,8 @@ mod tests {
         let s = jetson().scorer();
         let score = |f: &str| s.score(&WheelName::parse(f).unwrap());
         let native = score("torch-2.5.0-cp310-cp310-linux_aarch64.whl").unwrap();
-        let many = score("numpy-1.26.4-cp310-cp310-manylinux_2_17_aarch64.manylinux2014_aarch64.whl").unwrap();
+        let many =
+            score("numpy-1.26.4-cp310-cp310-manylinux_2_17_aarch64.manylinux2014_aarch64.whl").unwrap();
         let many_new = score("x-1-cp310-cp310-manylinux_2_35_aarch64.whl").unwrap();
         let abi3 = score("cryptography-43.0.0-cp39-abi3-manylinux_2_28_aarch64.whl").unwrap();
         let pure = score("six-1.16.0-py2.py3-none-any.whl").unwrap();
