@@ -10,8 +10,10 @@ use crate::report::{human, json, npd, prometheus};
 pub fn run(g: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode> {
     let result = run_check(g, args);
     if let (Format::Npd, Err(e)) = (g.format, &result) {
-        // node-problem-detector shows stdout only; the whole error still goes to stderr.
-        println!("{}", npd::error_line(&e.to_string()));
+        // node-problem-detector shows stdout only (the whole error still goes to stderr); the
+        // root cause first, since the line is cut at 80 bytes and outer contexts are advice.
+        let chain: Vec<String> = e.chain().rev().map(ToString::to_string).collect();
+        println!("{}", npd::error_line(&chain.join("; ")));
     }
     result
 }
