@@ -150,6 +150,12 @@ impl Host {
         Ok(parts)
     }
 
+    /// `path` with every symlink resolved inside the root (uncached), as the executor will act on
+    /// it: `/var/lib/jetdoc` -> `/data/jetdoc` when the state directory is a link.
+    pub fn resolve_in_root(&self, path: &str) -> Result<String, HostError> {
+        Ok(format!("/{}", self.resolve_components(path)?.join("/")))
+    }
+
     fn open_root(&self) -> Result<OwnedFd, HostError> {
         rfs::open(self.root(), OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
             .map_err(self.io_err("/", "cannot open the root directory"))
