@@ -218,10 +218,11 @@ impl Host {
         match rfs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => {}
             Ok(st) => {
-                let kind = kind_name(FileType::from_raw_mode(st.st_mode));
-                return Err(
-                    self.refused(path, format!("is {kind}, not a regular file: jetdoc does not open it"))
-                );
+                let why = match FileType::from_raw_mode(st.st_mode) {
+                    FileType::Directory => "is a directory, not a file".to_string(),
+                    other => format!("is {}, not a regular file: jetdoc does not open it", kind_name(other)),
+                };
+                return Err(self.refused(path, why));
             }
             Err(Errno::NOENT) => return Ok(None),
             Err(e) => return Err(self.io_err(path, "cannot stat")(e)),

@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::command::RUN_TIMEOUT;
-use super::journal::{backup_rel, sha256, FileRecord, Journal, JournalError, Record, BACKUPS, STATE_DIR};
+use super::journal::{
+    backup_rel, inside_state_dir, sha256, FileRecord, Journal, JournalError, Record, BACKUPS, STATE_DIR,
+};
 use super::lock::{LockError, StateLock};
 use super::{Cmd, Plan, Reporter, StepCx, StepError, Undo};
 use crate::context::Context;
@@ -186,8 +188,8 @@ impl<'a> Executor<'a> {
         self.lock()?;
         out.notes.splice(0..0, self.recovered.drain(..));
         let journal = Journal::new(self.host());
-        let records = journal.read()?.records;
-        let id = journal.new_id(&plan.name, &records)?;
+        let records = journal.read().map_err(ExecError::NoRecord)?.records;
+        let id = journal.new_id(&plan.name, &records).map_err(ExecError::NoRecord)?;
         let mut cx = StepCx::new(self.ctx, &id, self.rep);
 
         // 1. Prepare: the host is as planned; backups saved. Nothing else changes yet.
@@ -480,14 +482,7 @@ fn put_back(host: &Host, id: &str, f: &FileRecord) -> Result<(), String> {
         return Ok(());
     }
     let backup = format!("{STATE_DIR}/{rel}");
-    let inside = |p: &str| host.resolve_in_root(p).map_err(|e| e.to_string());
-    let (state, real) = (inside(STATE_DIR)?, inside(&backup)?);
-    if !real.starts_with(&format!("{}/", state.trim_end_matches('/'))) {
-        return Err(format!(
-            "the backup {} leads to {real}, outside {STATE_DIR}: refusing to restore from it",
-            host.shown(&backup)
-        ));
-    }
+    inside_state_dir(host, &backup)?;
     let Some(original) = host.read_file(&backup).map_err(|e| e.to_string())? else {
         return Err(format!("the backup {} is missing", host.shown(&backup)));
     };

@@ -132,6 +132,21 @@ pub fn backup_rel(id: &str, path: &str) -> Result<String, String> {
     Ok(format!("backups/{id}{path}"))
 }
 
+/// Checks that `path` (under the state directory) resolves inside it: a `backups` link that leads
+/// elsewhere in the root is refused, for writing a backup and for restoring from one.
+pub fn inside_state_dir(host: &Host, path: &str) -> Result<(), String> {
+    let resolve = |p: &str| host.resolve_in_root(p).map_err(|e| e.to_string());
+    let (state, real) = (resolve(STATE_DIR)?, resolve(path)?);
+    if real.starts_with(&format!("{}/", state.trim_end_matches('/'))) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} leads to {real}, outside the state directory {STATE_DIR}: refusing to keep or read a backup there (replace the link with a directory)",
+            host.shown(path)
+        ))
+    }
+}
+
 /// The journal of a host: read, append, repair.
 pub struct Journal<'h> {
     host: &'h Host,

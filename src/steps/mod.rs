@@ -266,10 +266,14 @@ impl<'a> StepCx<'a> {
 
     /// Saves `bytes` (with the mode and owner of the original) as the backup of `path` for this
     /// run; returns the backup's path relative to the state directory.
+    /// The backup must resolve inside the state directory (undo refuses any other), so a
+    /// `backups` link that leads elsewhere stops the run before anything changes.
     pub fn back_up(&self, path: &str, original: &crate::host::FileState) -> Result<String, StepError> {
         let rel = journal::backup_rel(self.id, path).map_err(StepError::Failed)?;
+        let backup = format!("{STATE_DIR}/{rel}");
+        journal::inside_state_dir(&self.ctx.host, &backup).map_err(StepError::Failed)?;
         self.ctx.host.write_atomic(
-            &format!("{STATE_DIR}/{rel}"),
+            &backup,
             &original.bytes,
             original.mode & 0o777,
             Some((original.uid, original.gid)),
