@@ -470,7 +470,7 @@ fn two_fix_runs_never_change_the_host_at_once() {
     script(
         "restart-docker",
         format!(
-            "echo \"start $$ $(date +%s%N)\" >> {b}/log\nsleep 1.5\necho \"end $$ $(date +%s%N)\" >> {b}/log\ntouch {b}/restarted\n",
+            "echo \"start $$ $(date +%s%N)\" >> {b}/log\nsleep 3\necho \"end $$ $(date +%s%N)\" >> {b}/log\ntouch {b}/restarted\n",
             b = b.display()
         ),
     );

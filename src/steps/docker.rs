@@ -64,7 +64,7 @@ impl Step for ValidateDaemonConfig {
             cx.host().resolve(&self.file).map(|p| p.display().to_string()).unwrap_or(self.file.clone());
         let argv: Vec<String> =
             self.cmd.argv.iter().map(|a| if *a == self.file { real.clone() } else { a.clone() }).collect();
-        let out = cx.run(&Cmd { argv }, RESTART_TIMEOUT);
+        let out = cx.run_shown_as(&Cmd { argv }, self.cmd.display(), RESTART_TIMEOUT);
         match out.status {
             CmdStatus::Exited(0) => Ok(()),
             CmdStatus::NotFound => {

@@ -398,6 +398,7 @@ impl<'a> Executor<'a> {
 
         let mut cx = StepCx::new(self.ctx, &entry.id, self.rep);
         let mut took_back = false;
+        let mut failures: Vec<String> = Vec::new();
         let mut again: Vec<Vec<String>> = Vec::new();
         for (j, u) in undos.iter().enumerate().rev() {
             match u {
@@ -414,7 +415,7 @@ impl<'a> Executor<'a> {
                     if o.success() {
                         took_back = true;
                     } else {
-                        out.error = Some(format!("could not undo: {}", o.describe_failure(&cmd.display())));
+                        failures.push(o.describe_failure(&cmd.display()));
                     }
                 }
                 Undo::Again { argv } if !again.contains(argv) => again.insert(0, argv.clone()),
@@ -422,17 +423,28 @@ impl<'a> Executor<'a> {
                 _ => {}
             }
         }
+        if !took_back && !failures.is_empty() {
+            // Nothing was taken back: no undo record, so the change stays open for another try.
+            return Err(ExecError::Undo(format!(
+                "could not undo {}: {}; nothing was changed",
+                entry.id,
+                failures.join("; ")
+            )));
+        }
         if took_back {
             for argv in again {
                 let cmd = Cmd { argv };
                 cx.progress(&format!("running {}", cmd.display()));
                 let o = cx.run(&cmd, RUN_TIMEOUT);
                 if !o.success() {
-                    out.error = Some(format!("files restored, but {}", o.describe_failure(&cmd.display())));
+                    failures.push(format!("files restored, but {}", o.describe_failure(&cmd.display())));
                 }
             }
         } else {
             cx.note(format!("nothing of {} needed taking back", entry.id));
+        }
+        if !failures.is_empty() {
+            out.error = Some(failures.join("; "));
         }
         self.ctx.invalidate();
 
@@ -488,4 +500,138 @@ fn put_back(host: &Host, id: &str, f: &FileRecord) -> Result<(), String> {
     };
     let mode = f.mode.unwrap_or(original.mode) & 0o777;
     host.write_atomic(&f.path, &original.bytes, mode, f.uid.zip(f.gid)).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::runner::FakeCommands;
+    use crate::host::{EnvSource, FakeRunner};
+    use crate::knowledge::Knowledge;
+    use crate::steps::{RunCommand, Silent, Step, WriteFile};
+    use serde::Serialize;
+
+    /// A host whose commands answer from `table` (a `commands.toml` text).
+    fn context(root: &std::path::Path, table: &str) -> Context {
+        let table: FakeCommands = toml::from_str(table).unwrap();
+        let runner = FakeRunner::from_table(table, root.to_path_buf());
+        let host = Host::with_root(root, Box::new(runner), EnvSource::Map(Default::default())).unwrap();
+        Context::new(host, Knowledge::builtin())
+    }
+
+    /// A kind of step defined outside `steps/`, as provision will: it runs a command, undoes
+    /// itself by running it again after the rest is undone, and fails its verify on demand.
+    #[derive(Debug, Serialize)]
+    struct Reload {
+        fail: bool,
+    }
+
+    impl Step for Reload {
+        fn kind(&self) -> &'static str {
+            "reload"
+        }
+        fn describe(&self) -> String {
+            "run: reload".into()
+        }
+        fn prepare(&self, _cx: &mut StepCx<'_>) -> Result<Undo, StepError> {
+            Ok(Undo::Again { argv: vec!["reload".into()] })
+        }
+        fn execute(&self, cx: &mut StepCx<'_>, _undo: &Undo) -> Result<(), StepError> {
+            cx.run(&Cmd::new(&["reload"]), Duration::from_secs(5));
+            Ok(())
+        }
+        fn verify(&self, _cx: &mut StepCx<'_>) -> Result<(), StepError> {
+            if self.fail {
+                Err(StepError::Failed("reload did not take".into()))
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    const TABLE: &str = "[[command]]\nrun = \"usermod -aG docker nvidia\"\n[[command]]\nrun = \"gpasswd -d nvidia docker\"\n[[command]]\nrun = \"reload\"\n";
+
+    fn plan(fail: bool) -> Plan {
+        let mut plan = Plan::new("demo");
+        plan.push(WriteFile::new("/etc/demo.conf", Some(b"old\n".to_vec()), b"new\n".to_vec(), "demo"));
+        plan.push(
+            RunCommand::new(Cmd::new(&["usermod", "-aG", "docker", "nvidia"]), "group")
+                .undoing(Cmd::new(&["gpasswd", "-d", "nvidia", "docker"])),
+        );
+        plan.push(Reload { fail });
+        plan
+    }
+
+    #[test]
+    fn a_failed_verify_undoes_in_reverse_then_runs_again_steps() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("etc")).unwrap();
+        std::fs::write(root.path().join("etc/demo.conf"), "old\n").unwrap();
+        let ctx = context(root.path(), TABLE);
+        let out = Executor::new(&ctx, &Silent).apply(&plan(true)).unwrap();
+        assert_eq!(out.error.as_deref(), Some("reload did not take"));
+        assert!(out.rolled_back);
+        assert_eq!(out.ran, ["usermod -aG docker nvidia", "reload", "gpasswd -d nvidia docker", "reload"]);
+        assert_eq!(std::fs::read(root.path().join("etc/demo.conf")).unwrap(), b"old\n");
+        let records = Journal::new(&ctx.host).read().unwrap().records;
+        let actions: Vec<&str> = records.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions, ["apply", "rolled-back"]);
+        let kinds: Vec<String> = records[0]
+            .undo
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|u| serde_json::to_value(u).unwrap()["kind"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(kinds, ["restore-file", "run", "again"]);
+    }
+
+    #[test]
+    fn undo_takes_back_in_reverse_and_a_failed_undo_leaves_the_change_open() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("etc")).unwrap();
+        std::fs::write(root.path().join("etc/demo.conf"), "old\n").unwrap();
+        // gpasswd missing: the undo of the run step fails, the file is still restored.
+        let ctx = context(
+            root.path(),
+            "[[command]]\nrun = \"usermod -aG docker nvidia\"\n[[command]]\nrun = \"reload\"\n",
+        );
+        let out = Executor::new(&ctx, &Silent).apply(&plan(false)).unwrap();
+        assert_eq!((out.error.as_deref(), out.undoable), (None, true));
+        let id = out.id.unwrap();
+        let undo = Executor::new(&ctx, &Silent).undo(None, false).unwrap();
+        assert!(undo.error.as_deref().unwrap().contains("gpasswd"), "{undo:?}");
+        assert_eq!(undo.ran, ["gpasswd -d nvidia docker", "reload"], "reverse order, then again");
+        assert_eq!(std::fs::read(root.path().join("etc/demo.conf")).unwrap(), b"old\n");
+        // Partly undone is undone: the record says so.
+        let e = Executor::new(&ctx, &Silent).undo(Some(&id), false).unwrap_err();
+        assert!(e.to_string().contains("already undone"), "{e}");
+
+        // Nothing taken back at all: no undo record, the change stays open.
+        let root = tempfile::tempdir().unwrap();
+        let ctx = context(root.path(), "[[command]]\nrun = \"usermod -aG docker nvidia\"\n");
+        let mut only_run = Plan::new("group");
+        only_run.push(
+            RunCommand::new(Cmd::new(&["usermod", "-aG", "docker", "nvidia"]), "group")
+                .undoing(Cmd::new(&["gpasswd", "-d", "nvidia", "docker"])),
+        );
+        let id = Executor::new(&ctx, &Silent).apply(&only_run).unwrap().id.unwrap();
+        let e = Executor::new(&ctx, &Silent).undo(None, false).unwrap_err();
+        assert!(e.to_string().contains("nothing was changed"), "{e}");
+        let records = Journal::new(&ctx.host).read().unwrap().records;
+        assert_eq!(records.len(), 1, "no undo record");
+        assert_eq!(records[0].id, id);
+    }
+
+    #[test]
+    fn a_file_changed_since_planning_stops_the_plan_before_anything() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("etc")).unwrap();
+        std::fs::write(root.path().join("etc/demo.conf"), "edited\n").unwrap();
+        let ctx = context(root.path(), TABLE);
+        let e = Executor::new(&ctx, &Silent).apply(&plan(false)).unwrap_err();
+        assert!(e.to_string().contains("changed since it was read"), "{e}");
+        assert!(Journal::new(&ctx.host).read().unwrap().records.is_empty());
+        assert!(ctx.host.list_dir(BACKUPS).unwrap().is_empty(), "no backup left");
+    }
 }

@@ -30,15 +30,21 @@
 //! out without the step object.
 //!
 //! # Executing a plan
-//! ```ignore
+//! ```no_run
+//! # use jetdoc::steps::{ExecError, Executor, Plan, RestartDocker, Silent, WriteFile};
+//! # fn demo(ctx: &jetdoc::context::Context, before: Vec<u8>, after: Vec<u8>) -> Result<(), ExecError> {
 //! let mut plan = Plan::new("gpu-runtime");
-//! plan.push(WriteFile::new("/etc/docker/daemon.json", before, after, "register the nvidia runtime"));
+//! plan.push(WriteFile::new("/etc/docker/daemon.json", Some(before), after, "register the nvidia runtime"));
 //! plan.push(RestartDocker::for_host(&ctx.host));
-//! print!("{}", plan.render());                       // --dry-run: the plan, nothing changes
-//! let mut exec = Executor::new(&ctx, &reporter);     // reporter: progress (core never prints)
-//! let outcome = exec.apply(&plan)?;                  // Err: nothing changed (lock, journal, a file moved)
-//! if let Some(e) = &outcome.error { /* failed half-way and rolled back: outcome.rolled_back */ }
-//! let undone = exec.undo(Some(&outcome.id.unwrap()), false)?;
+//! print!("{}", plan.render()); // --dry-run: the plan; nothing changes
+//! let mut exec = Executor::new(ctx, &Silent); // a Reporter shows progress (core never prints)
+//! let outcome = exec.apply(&plan)?; // Err: nothing changed (lock, journal, a file moved)
+//! if outcome.error.is_some() {
+//!     // failed half-way and rolled back (outcome.rolled_back), journaled as `rolled-back`
+//! } else if let Some(id) = &outcome.id {
+//!     exec.undo(Some(id), false)?; // what `jetdoc fix --undo ID` does
+//! }
+//! # Ok(()) }
 //! ```
 //! `Executor::apply`:
 //! 1. takes an exclusive lock on `<root>/var/lib/jetdoc/lock` (waiting, with a message, while
@@ -252,7 +258,13 @@ impl<'a> StepCx<'a> {
 
     /// Runs a command through the host's runner and records it in the outcome.
     pub fn run(&mut self, cmd: &Cmd, timeout: Duration) -> CmdOutput {
-        self.ran.push(cmd.display());
+        self.run_shown_as(cmd, cmd.display(), timeout)
+    }
+
+    /// Runs `cmd` but records it as `shown` (the command with paths inside the root, when `cmd`
+    /// names them as they are on this machine).
+    pub fn run_shown_as(&mut self, cmd: &Cmd, shown: String, timeout: Duration) -> CmdOutput {
+        self.ran.push(shown);
         let Some((program, args)) = cmd.argv.split_first() else {
             return CmdOutput {
                 status: CmdStatus::Failed("empty command line".into()),
