@@ -18,6 +18,7 @@ pub mod knowledge;
 pub mod probes;
 pub mod provision;
 pub mod report;
+pub mod units;
 
 use clap::Parser;
 

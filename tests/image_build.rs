@@ -227,8 +227,32 @@ fn a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links() {
     let layers = doc["checks"].as_array().unwrap().iter().find(|c| c["id"] == "image.layers").unwrap();
     assert_eq!(layers["status"], "fail");
     assert_eq!(doc["layers"], DEPTH_LIMIT);
+    // On the result the depth passes. The profile labels it for L4T 36.4.0 and this host is not
+    // a Jetson: the doctor fails that exactly as `image select` rejects it (one judgement).
     let out = jetdoc_on(&daemon, &["image", "doctor", "deep-app:1", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", support::stdout(&out), support::stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&support::stdout(&out)).unwrap();
+    let status = |id: &str| doc["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone();
+    assert_eq!(status("image.layers")["status"], "pass");
+    let l4t = status("image.l4t");
+    assert_eq!(l4t["status"], "fail", "{doc:#}");
+    assert_eq!(
+        l4t["summary"],
+        "built for L4T 36.4.0 (from label io.jetdoc.l4t) for Jetson; this host is not a Jetson"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = jetdoc_on(
+        &daemon,
+        &["image", "select", "--candidate", "deep-app:1", "--timeout", "2", "--format", "json"],
+    );
+    let sel: serde_json::Value = serde_json::from_str(&support::stdout(&out)).unwrap();
+    let local = &sel["candidates"][0];
+    assert_eq!(
+        (local["source"].as_str(), local["accepted"].as_bool()),
+        (Some("local"), Some(false)),
+        "{sel:#}"
+    );
+    let rejected = local["decisions"].as_array().unwrap().iter().find(|d| d["verdict"] == "fail").unwrap();
+    assert_eq!((&rejected["rule"], &rejected["message"]), (&l4t["id"], &l4t["summary"]));
 }
 
 #[test]

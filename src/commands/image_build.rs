@@ -13,8 +13,8 @@ use crate::container::budget::Verdict;
 use crate::container::build::{docker_build, BuildRequest, Built};
 use crate::container::dockerfile::{self, BuildInput};
 use crate::container::doctor::{self, DoctorOptions};
-use crate::container::image_config::{self, ImageInspect, InspectError};
-use crate::host::Host;
+use crate::container::image_config::ImageInspect;
+use crate::host::docker::{Docker, DockerError};
 use crate::provision::Profile;
 use crate::report::Status;
 
@@ -34,10 +34,11 @@ fn warn(g: &GlobalArgs, msg: &str) {
 
 pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     let profile = Profile::load(&a.profile)?;
-    let host = Host::live();
+    let ctx = build_context(g)?;
+    let docker = ctx.host.docker()?;
     let (base_ref, base) = match &a.base {
-        Some(b) => (b.clone(), image_config::inspect(&host, b)?),
-        None => pick_local_base(&host, &profile)?,
+        Some(b) => (b.clone(), docker.inspect_one(b)?),
+        None => pick_local_base(docker, &profile)?,
     };
     let lock_sha256 = match &a.lock {
         Some(p) => {
@@ -55,7 +56,6 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     });
     let budget = &generated.budget;
     // The image doctor's config checks on the base (no layer scan: that reads the whole image).
-    let ctx = build_context(g)?;
     let base_checks: Vec<_> = doctor::diagnose(&ctx, &base_ref, &base, None)
         .checks
         .into_iter()
@@ -115,7 +115,7 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
         network: a.network.as_deref(),
         no_cache: a.no_cache,
     };
-    let Some((built, result, seconds)) = build_and_inspect(g, &host, &req, tmp)? else { return Ok(1) };
+    let Some((built, result, seconds)) = build_and_inspect(g, docker, &req, tmp)? else { return Ok(1) };
     if g.format == Format::Json {
         print_json(&json!({
             "profile": profile.name, "base": base_ref, "budget": budget, "builder": built.builder,
@@ -130,11 +130,11 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
 }
 
 /// The first profile candidate the local engine has. Choosing among registries is `image select`.
-fn pick_local_base(host: &Host, profile: &Profile) -> Result<(String, image_config::ImageInspect)> {
+fn pick_local_base(docker: &dyn Docker, profile: &Profile) -> Result<(String, ImageInspect)> {
     for candidate in &profile.base.candidates {
-        match image_config::inspect(host, candidate) {
+        match docker.inspect_one(candidate) {
             Ok(img) => return Ok((candidate.clone(), img)),
-            Err(InspectError::NotFound { .. }) => continue,
+            Err(DockerError::NotFound { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }
@@ -151,17 +151,17 @@ fn pick_local_base(host: &Host, profile: &Profile) -> Result<(String, image_conf
 /// holding the generated Dockerfile is then kept, since the error points at it.
 fn build_and_inspect(
     g: &GlobalArgs,
-    host: &Host,
+    docker: &dyn Docker,
     req: &BuildRequest,
     workdir: tempfile::TempDir,
 ) -> Result<Option<(Built, ImageInspect, f64)>> {
     let started = Instant::now();
     let reporter = TerminalBuildReporter::new(g.verbose, g.quiet);
-    let built = docker_build(req, &reporter);
+    let built = docker_build(docker, req, &reporter);
     reporter.finish();
     match built {
         Ok(built) => {
-            let config = image_config::inspect(host, &built.id)?;
+            let config = docker.inspect_one(&built.id)?;
             Ok(Some((built, config, started.elapsed().as_secs_f64())))
         }
         Err(e) => {
@@ -173,11 +173,12 @@ fn build_and_inspect(
 }
 
 pub fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
-    let host = Host::live();
-    let base = image_config::inspect(&host, &a.image)?;
+    let ctx = build_context(g)?;
+    let docker = ctx.host.docker()?;
+    let base = docker.inspect_one(&a.image)?;
     let drop: Vec<String> = if a.drop_zero_byte {
         note(g, &format!("reading the layers of {} for zero-byte NVIDIA placeholders...", a.image));
-        let scan = doctor::save_scan(&a.image)?;
+        let scan = doctor::save_scan(docker, &a.image)?;
         for z in &scan.zero_byte {
             note(g, &format!("dropping {} (0 bytes, layer {})", z.path, z.layer));
         }
@@ -186,10 +187,10 @@ pub fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
         Vec::new()
     };
     let text = dockerfile::flatten(&a.image, &base, &drop);
-    let ctx = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
     let path: PathBuf = match &a.emit_dockerfile {
         Some(p) if p.as_os_str() != "-" => p.clone(),
-        _ => ctx.path().join("Dockerfile"),
+        _ => tmp.path().join("Dockerfile"),
     };
     std::fs::write(&path, &text)
         .with_context(|| format!("cannot write the Dockerfile to {}", path.display()))?;
@@ -197,7 +198,7 @@ pub fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
         std::io::stdout().lock().write_all(text.as_bytes())?;
     }
     // The context is an empty directory: everything comes from the base image.
-    let empty = ctx.path().join("context");
+    let empty = tmp.path().join("context");
     std::fs::create_dir_all(&empty)?;
     let req = BuildRequest {
         dockerfile: &path,
@@ -207,7 +208,7 @@ pub fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
         network: None,
         no_cache: a.no_cache,
     };
-    let Some((built, result, seconds)) = build_and_inspect(g, &host, &req, ctx)? else { return Ok(1) };
+    let Some((built, result, seconds)) = build_and_inspect(g, docker, &req, tmp)? else { return Ok(1) };
     if g.format == Format::Json {
         print_json(&json!({
             "image": a.image, "source_layers": base.layer_count(), "id": built.id, "tags": a.tags,

@@ -234,7 +234,7 @@ fn wait_for_docker(host: &Host) -> DaemonState {
         let (state, _) = query_daemon(host);
         let retry = matches!(state, DaemonState::Unreachable(_))
             && std::time::Instant::now() < deadline
-            && host.runner_kind() == "real";
+            && host.runs_real_commands();
         if !retry {
             return state;
         }

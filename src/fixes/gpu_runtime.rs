@@ -101,7 +101,7 @@ fn plan(ctx: &Context, opts: &Options) -> Result<Plan, Refusal> {
         DaemonState::Up(i) => !i.runtimes.contains_key(NVIDIA) || (jetson && i.default_runtime != NVIDIA),
         _ => false,
     };
-    let offline = ctx.host.runner_kind() == "offline";
+    let offline = !ctx.host.runs_commands();
     if file_changes || daemon_stale {
         if matches!(docker.daemon, DaemonState::NotInstalled) {
             plan.notes.push("Docker is not installed: the configuration takes effect once it is (`curl -fsSL https://get.docker.com | sh`)".into());
