@@ -15,7 +15,7 @@
 //! other links point to it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::tarball::{Entry, TarWriter};
@@ -121,9 +121,32 @@ fn remove_children(index: &mut BTreeMap<Vec<u8>, Node>, dir: &[u8], below: Optio
     }
 }
 
-/// An opened layer: entries are read in order; data is skipped by seeking in the first pass.
-fn open(path: &Path) -> io::Result<tar::Archive<BufReader<std::fs::File>>> {
-    Ok(tar::Archive::new(BufReader::with_capacity(1 << 20, std::fs::File::open(path)?)))
+/// A buffered layer file whose relative seeks stay inside the buffer when they can. The tar
+/// reader skips an entry's data with `SeekFrom::Current`, and `BufReader::seek` would drop its
+/// buffer on each one: a layer of 200,000 small files would be read 200,000 times over.
+struct LayerFile(BufReader<std::fs::File>);
+
+impl Read for LayerFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Seek for LayerFile {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match pos {
+            SeekFrom::Current(n) => {
+                self.0.seek_relative(n)?;
+                self.0.stream_position()
+            }
+            other => self.0.seek(other),
+        }
+    }
+}
+
+/// An opened layer: entries are read in order, data the pass does not need is skipped.
+fn open(path: &Path) -> io::Result<tar::Archive<LayerFile>> {
+    Ok(tar::Archive::new(LayerFile(BufReader::with_capacity(256 * 1024, std::fs::File::open(path)?))))
 }
 
 /// Kinds of entries that carry no file: they are neither indexed nor written.
@@ -245,7 +268,7 @@ pub fn plan(layers: &[PathBuf], drop: &Drop, on_layer: &dyn Fn(usize)) -> Result
         if index.get(&path).map(|n| n.at) != Some(at) {
             continue;
         }
-        let source_path = &source_paths[&source];
+        let Some(source_path) = source_paths.get(&source) else { continue };
         if index.get(source_path).map(|n| n.at) == Some(source) {
             links.insert(at, Some(source_path.clone()));
         } else if let Some(carrier) = carriers.get(&source) {
@@ -273,23 +296,18 @@ fn entry_path<R: Read>(e: &tar::Entry<R>) -> String {
     String::from_utf8_lossy(&e.path_bytes()).into_owned()
 }
 
-/// The second pass: writes the visible entries, in layer order, into `out`. With a counting
-/// writer nothing is read but headers (data is skipped by seeking).
+/// The second pass: writes the visible entries, in layer order, into `out`. The data of what is
+/// not written is skipped by seeking; with a counting writer nothing but headers is read.
 pub fn write<W: io::Write>(
     layers: &[PathBuf],
     plan: &Plan,
     out: &mut TarWriter<W>,
     on_layer: &dyn Fn(usize),
 ) -> Result<(), FlattenError> {
-    let count_only = out.counting_only();
     for (li, file) in layers.iter().enumerate() {
         on_layer(li);
         let mut archive = open(file)?;
-        if count_only {
-            write_layer(li, archive.entries_with_seek()?, plan, out)?;
-        } else {
-            write_layer(li, archive.entries()?, plan, out)?;
-        }
+        write_layer(li, archive.entries_with_seek()?, plan, out)?;
     }
     out.finish()?;
     Ok(())

@@ -120,7 +120,8 @@ pub fn flatten(
 
     progress.line(&format!("reading `docker save {image}` ({} layers)", base.layer_count()));
     let mut stream = docker.save(image)?;
-    let spooled = save::spool(&mut stream, dir.path(), &|name, bytes| {
+    let reader = io::BufReader::with_capacity(1 << 20, &mut stream);
+    let spooled = save::spool(reader, dir.path(), &|name, bytes| {
         progress.line(&format!("staged {name} ({})", human_bytes(bytes)))
     });
     // Docker's own failure explains a short stream: it is the error to report.

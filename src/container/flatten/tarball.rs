@@ -50,10 +50,6 @@ impl<W: Write> TarWriter<W> {
         self.written
     }
 
-    pub fn counting_only(&self) -> bool {
-        self.count_only
-    }
-
     fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
         if !self.count_only {
             self.out.write_all(bytes)?;
