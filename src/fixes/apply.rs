@@ -6,7 +6,6 @@
 //! files written so far are restored and Docker is restarted again.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -98,7 +97,7 @@ pub struct JournalEntry {
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    crate::digest::sha256_hex(bytes)
 }
 
 fn state_dir(host: &Host) -> PathBuf {
