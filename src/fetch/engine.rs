@@ -353,17 +353,12 @@ impl Fetcher {
             // range request would be unsatisfiable, so hash what is there.
             have = 0;
         }
-        // Each read waits at most this long: the read timeout, the minimum-rate window and the
-        // time left before the deadline, whichever is shortest.
-        let mut wait = self.opts.read_timeout;
-        if self.opts.speed_limit > 0 {
-            wait = wait.min(self.opts.speed_time);
-        }
+        // Each read waits at most the client's read timeout; a request's own timeout is reqwest's
+        // total deadline for the request and its body: the time left before --max-time.
+        let mut req = self.client().map_err(AttemptError::Local)?.get(url);
         if let Some(left) = left {
-            wait = wait.min(left);
+            req = req.timeout(left);
         }
-        let mut req =
-            self.client().map_err(AttemptError::Local)?.get(url).timeout(wait.max(Duration::from_millis(1)));
         if have > 0 {
             req = req
                 .header(RANGE, format!("bytes={have}-"))
@@ -693,9 +688,11 @@ fn stream(
 }
 
 /// Fills `buf` as far as the body allows: fewer, larger writes and hash updates. Returns early
-/// at the deadline, and with the error of a read that failed or timed out; bytes read before an
-/// error are returned with it, so that they are kept for the resume.
+/// (with what it has) after a quarter of a second, so that a slow body is judged by the rate
+/// rule and the deadline; with the error of a read that failed or timed out, bytes read before
+/// it are returned too, so that they are kept for the resume.
 fn read_full(r: &mut impl Read, buf: &mut [u8], rules: &Rules) -> (usize, Option<Ended>) {
+    let started = Instant::now();
     let mut filled = 0;
     while filled < buf.len() {
         match r.read(&mut buf[filled..]) {
@@ -709,8 +706,8 @@ fn read_full(r: &mut impl Read, buf: &mut [u8], rules: &Rules) -> (usize, Option
                 return (filled, Some(Ended::Read(e)));
             }
         }
-        // Hand over what we have rather than wait for a full buffer past the deadline.
-        if rules.deadline.is_some_and(|d| Instant::now() >= d) {
+        // Hand over what we have rather than wait for a full buffer from a slow server.
+        if filled > 0 && started.elapsed() >= Duration::from_millis(250) {
             break;
         }
     }
@@ -811,6 +808,13 @@ pub fn describe_request_error(e: &reqwest::Error, shown: &str) -> RequestFailure
     }
     // reqwest's own text names the URL with its credentials: drop it, keep the causes.
     let msg = redact_text(&error_chain(e));
+    if msg.contains("invalid peer certificate") {
+        // The same, when the rustls error came wrapped in a type the walk above cannot see into.
+        return RequestFailure::Permanent(format!(
+            "certificate not trusted: the certificate of {shown} was refused ({})\n    if a private CA or a TLS-inspecting proxy signs it, put that CA in the system store (update-ca-certificates) or set SSL_CERT_FILE=/path/to/ca.pem (or SSL_CERT_DIR)",
+            msg.rsplit("invalid peer certificate: ").next().unwrap_or("")
+        ));
+    }
     if e.is_builder() || e.is_redirect() {
         RequestFailure::Permanent(msg)
     } else {

@@ -164,9 +164,32 @@ pub fn parse_html(base: &Url, body: &str) -> Page {
     Page { files: out, refused }
 }
 
-/// Resolves a link against the page and splits off a `#sha256=` fragment.
+/// `url` with the credentials of `asked` when both name the same host (scheme, host, port).
+pub fn with_credentials_of(asked: &str, url: &Url) -> String {
+    let mut out = url.clone();
+    if let Ok(a) = Url::parse(asked) {
+        if same_origin(&a, url) && url.username().is_empty() && url.password().is_none() {
+            let _ = out.set_username(a.username());
+            let _ = out.set_password(a.password());
+        }
+    }
+    out.to_string()
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Resolves a link against the page and splits off a `#sha256=` fragment. A file on the index's
+/// own host gets the index's credentials (as pip does for its index URL's netloc).
 fn absolute(base: &Url, href: &str) -> Option<(String, Option<String>)> {
     let mut url = base.join(href).ok()?;
+    if same_origin(base, &url) && url.username().is_empty() && url.password().is_none() {
+        let _ = url.set_username(base.username());
+        let _ = url.set_password(base.password());
+    }
     let frag = url.fragment().map(str::to_string);
     url.set_fragment(None);
     let sha =
@@ -227,6 +250,14 @@ mod tests {
         assert!(files[1].yanked);
         assert_eq!(files[1].sha256.as_deref(), Some("d".repeat(64).as_str()));
         assert!(parse_json(&base, "<html>").is_err());
+        // Files on the index's host carry its credentials; files elsewhere do not.
+        let auth = Url::parse("https://u:p@idx.example/simple/demo/").unwrap();
+        let page = parse_html(
+            &auth,
+            r#"<a href="/f/a-1-py3-none-any.whl">a-1-py3-none-any.whl</a><a href="https://cdn.example/b-1-py3-none-any.whl">b-1-py3-none-any.whl</a>"#,
+        );
+        assert_eq!(page.files[0].url, "https://u:p@idx.example/f/a-1-py3-none-any.whl");
+        assert_eq!(page.files[1].url, "https://cdn.example/b-1-py3-none-any.whl");
         let evil = r#"{"files":[{"filename":"../../x-1.0-py3-none-any.whl","url":"x.whl","hashes":{}}]}"#;
         let page = parse_json(&base, evil).unwrap();
         assert_eq!((page.files, page.refused), (vec![], 1), "a file name with a path is refused");

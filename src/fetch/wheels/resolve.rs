@@ -139,7 +139,9 @@ impl<'a> Resolver<'a> {
             let why = match r {
                 Ok(resp) if resp.status() == reqwest::StatusCode::NOT_FOUND => return Ok(None),
                 Ok(resp) if resp.status().is_success() => {
-                    let final_url = resp.url().to_string();
+                    // reqwest moves a URL's credentials into the Authorization header and drops
+                    // them from the URL: give them back, so links to the same host carry them.
+                    let final_url = index::with_credentials_of(url, resp.url());
                     let header = |h| resp.headers().get(h).and_then(|v| v.to_str().ok()).map(str::to_string);
                     let ct = header(reqwest::header::CONTENT_TYPE).unwrap_or_default();
                     let declared =
