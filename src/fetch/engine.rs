@@ -154,6 +154,8 @@ enum AttemptError {
 const BUF: usize = 1 << 20;
 /// Buffers in flight between the reader and the hashing thread (peak memory: BUF * (this + 1)).
 const IN_FLIGHT: usize = 4;
+/// How often the writeback of what was written is started (see `stream`).
+const WRITEBACK_EVERY: u64 = 32 << 20;
 
 impl Fetcher {
     pub fn new(opts: Options) -> Result<Fetcher, FetchError> {
@@ -475,6 +477,7 @@ impl Fetcher {
 
         rep.started(id, &a.name, total, have);
         let rules = Rules {
+            offset: have,
             limit: limit.map(|l| l.saturating_sub(have)),
             deadline,
             speed_limit: self.opts.speed_limit,
@@ -586,6 +589,8 @@ impl Fetcher {
 
 /// The bounds of one transfer.
 struct Rules {
+    /// Where in the file this transfer starts (a resume appends).
+    offset: u64,
     /// Bytes this transfer may bring at most.
     limit: Option<u64>,
     deadline: Option<Instant>,
@@ -628,6 +633,7 @@ fn stream(
             hasher
         });
         let mut n = 0u64;
+        let mut flushed = 0u64;
         let mut window = (Instant::now(), 0u64);
         let result = loop {
             let Ok(mut buf) = back_rx.recv() else {
@@ -650,6 +656,18 @@ fn stream(
                 }
                 n += read as u64;
                 progress(read as u64);
+                // Start the disk writes now rather than all at the fsync: the writeback of a
+                // large file then overlaps the download (POSIX_FADV_DONTNEED starts it and
+                // drops clean pages; pages still dirty or under writeback stay).
+                if n - flushed >= WRITEBACK_EVERY {
+                    let _ = rustix::fs::fadvise(
+                        &*file,
+                        rules.offset + flushed,
+                        std::num::NonZeroU64::new(n - flushed),
+                        rustix::fs::Advice::DontNeed,
+                    );
+                    flushed = n;
+                }
                 if tx.send((buf, read)).is_err() {
                     break Err((n, Ended::Write(std::io::Error::other("hasher stopped"))));
                 }
