@@ -150,10 +150,11 @@ enum AttemptError {
     Local(FetchError),
 }
 
-/// Read size: large enough that a 1 GB file is a few thousand reads, writes and hash updates.
-const BUF: usize = 1 << 20;
+/// Read size: large enough that a 1 GB file is a few thousand writes and hash updates, small
+/// enough that a buffer is still in the CPU's cache (L2) when it is written and hashed.
+const BUF: usize = 256 << 10;
 /// Buffers in flight between the reader and the hashing thread (peak memory: BUF * (this + 1)).
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 8;
 /// How often the writeback of what was written is started (see `stream`).
 const WRITEBACK_EVERY: u64 = 32 << 20;
 
@@ -289,6 +290,14 @@ impl Fetcher {
                         failures.push(format!("{}: {why}", redact_url(url)));
                         break;
                     }
+                    Err(AttemptError::Retry(_)) if deadline.is_some_and(|d| Instant::now() >= d) => {
+                        return Err(FetchError::Deadline {
+                            name: a.name.clone(),
+                            url: redact_url(url),
+                            secs: self.opts.max_time.unwrap_or_default().as_secs(),
+                            bytes: std::fs::metadata(self.cache.partial(&key)).map(|m| m.len()).unwrap_or(0),
+                        });
+                    }
                     Err(AttemptError::Retry(why)) => {
                         let wait = backoff(self.opts.backoff_base, self.opts.backoff_max, attempt);
                         attempt += 1;
@@ -351,8 +360,8 @@ impl Fetcher {
             _ => 0,
         };
         if have > 0 && declared_first == Some(have) {
-            // Complete but not verified (a crash between the last write and the rename): the
-            // range request would be unsatisfiable, so hash what is there.
+            // Complete but never verified (a crash between the last write and the rename): a
+            // range request from there would be unsatisfiable; start over.
             have = 0;
         }
         // Each read waits at most the client's read timeout; a request's own timeout is reqwest's
@@ -472,7 +481,14 @@ impl Fetcher {
             std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(have)).map_err(local(&part))?;
             f
         } else {
-            File::create(&part).map_err(local(&part))?
+            let f = File::create(&part).map_err(local(&part))?;
+            if let Some(t) = total {
+                // Reserve the blocks at once: one allocation instead of one per write, and a full
+                // disk shows now rather than at the end. KEEP_SIZE: the file's length stays the
+                // count of bytes received, which the resume relies on.
+                let _ = rustix::fs::fallocate(&f, rustix::fs::FallocateFlags::KEEP_SIZE, 0, t);
+            }
+            f
         };
 
         rep.started(id, &a.name, total, have);
