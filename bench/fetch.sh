@@ -20,7 +20,9 @@
 # and the placement in the output directory (a hard link); curl writes and exits.
 #
 #   RUNS=10 bench/fetch.sh 256 single      more runs of one case
-#   JETDOC=/path/to/other/jetdoc bench/fetch.sh   another build (a baseline) against the same curl
+#   JETDOC=/path/to/other/jetdoc bench/fetch.sh   another build against the same curl
+#   BASELINE=/path/to/old/jetdoc bench/fetch.sh    adds the old build as a third command of the
+#                                                  same hyperfine runs (before/after, same load)
 set -euo pipefail
 SIZE_MIB=${1:-256}
 shift || true
@@ -83,6 +85,9 @@ mib, label = float(sys.argv[2]), sys.argv[3]
 c, j = r["curl"]["median"], r["jetdoc"]["median"]
 print(f"{label}: median curl {c*1000:.0f} ms ({mib / c:.0f} MiB/s), jetdoc {j*1000:.0f} ms ({mib / j:.0f} MiB/s); "
       f"ratio jetdoc/curl = {c / j:.2f}x (target >= 1.0x); runs {len(r['curl']['times'])}")
+if "baseline" in r:
+    b = r["baseline"]["median"]
+    print(f"{label}: baseline {b*1000:.0f} ms ({mib / b:.0f} MiB/s); ratio baseline/curl = {c / b:.2f}x")
 PY
 }
 
@@ -101,14 +106,17 @@ one_file() {
   sha=$(sha256sum "$WORK/www/files/$name" | cut -d' ' -f1)
   url="$BASE/files/$name"
   echo "== $label: $mib MiB over loopback, curl vs jetdoc (fresh cache each run); load: $(uptime | sed 's/.*load average: //')"
+  local base=()
+  [ -n "${BASELINE:-}" ] && base=(-n baseline "$BASELINE --format json fetch url $url --sha256 $sha --cache-dir $WORK/cache -o $WORK/out")
   hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/$name.json" \
     --prepare "rm -rf $WORK/cache $WORK/out $WORK/curl.out" \
     -n curl "curl -sS -o $WORK/curl.out $url" \
-    -n jetdoc "$JETDOC --format json fetch url $url --sha256 $sha --cache-dir $WORK/cache -o $WORK/out" > "$WORK/hf.txt"
+    -n jetdoc "$JETDOC --format json fetch url $url --sha256 $sha --cache-dir $WORK/cache -o $WORK/out" \
+    "${base[@]}" > "$WORK/hf.txt"
   ratio "$WORK/$name.json" "$mib" "$label"
   rm -rf "$WORK/cache" "$WORK/out" "$WORK/curl.out"
   peak_rss "$JETDOC" --format json fetch url "$url" --sha256 "$sha" --cache-dir "$WORK/cache" -o "$WORK/out"
-  echo "$url $sha" > "$WORK/last"
+  rm -rf "$WORK/cache" "$WORK/out"
 }
 
 for case in $CASES; do
@@ -132,29 +140,34 @@ for case in $CASES; do
       done
       total=$((SIZE_MIB * 4))
       echo "== parallel: 4 x $SIZE_MIB MiB, curl --parallel vs jetdoc fetch wheels --jobs 4; load: $(uptime | sed 's/.*load average: //')"
-      jet=("$JETDOC" --format json fetch wheels -r "$WORK/req.txt" --no-deps --index "$BASE/simple/"
+      wheels_args=(--format json fetch wheels -r "$WORK/req.txt" --no-deps --index "$BASE/simple/"
            --python 3.10 --platform linux_x86_64 --jobs 4 --cache-dir "$WORK/cache" -o "$WORK/wh")
+      jet=("$JETDOC" "${wheels_args[@]}")
+      base=()
+      [ -n "${BASELINE:-}" ] && base=(-n baseline "$BASELINE ${wheels_args[*]}")
       hyperfine --warmup 1 --runs "$RUNS" --export-json "$WORK/par.json" \
         --prepare "rm -rf $WORK/cache $WORK/wh $WORK/curlp; mkdir -p $WORK/curlp" \
         -n curl "curl -sS --parallel --parallel-max 4 ${curl_args[*]}" \
-        -n jetdoc "${jet[*]}" > "$WORK/hf.txt"
+        -n jetdoc "${jet[*]}" "${base[@]}" > "$WORK/hf.txt"
       ratio "$WORK/par.json" "$total" "parallel"
       rm -rf "$WORK/cache" "$WORK/wh"
       peak_rss "${jet[@]}"
       rm -f "$WORK"/www/files/pkg*.whl
       ;;
     warm)
-      [ -s "$WORK/last" ] || one_file "$SIZE_MIB" single.bin "single" > /dev/null
-      read -r url sha < "$WORK/last"
+      [ -f "$WORK/www/files/single.bin" ] || head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom > "$WORK/www/files/single.bin"
+      url="$BASE/files/single.bin"
+      sha=$(sha256sum "$WORK/www/files/single.bin" | cut -d' ' -f1)
       rm -rf "$WORK/cache" "$WORK/out"
       "$JETDOC" --format json fetch url "$url" --sha256 "$sha" --cache-dir "$WORK/cache" -o "$WORK/out" > /dev/null
       echo "== warm re-fetch (cache hit: no request); load: $(uptime | sed 's/.*load average: //')"
       "$JETDOC" --format json fetch url "$url" --sha256 "$sha" --cache-dir "$WORK/cache" -o "$WORK/out2" > "$WORK/warm1.json"
       python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("cached=%s transferred=%s bytes" % (j["cached"], j["transferred"]))' "$WORK/warm1.json"
-      hyperfine --warmup 3 --runs 20 --export-json "$WORK/warm.json" --prepare "rm -rf $WORK/out2" \
+      hyperfine -N --warmup 3 --runs 20 --export-json "$WORK/warm.json" --prepare "rm -rf $WORK/out2" \
         -n jetdoc-warm "$JETDOC --format json fetch url $url --sha256 $sha --cache-dir $WORK/cache -o $WORK/out2" > "$WORK/hf.txt"
-      python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print(f"warm re-fetch: median {r[\"median\"]*1000:.1f} ms (target < 50 ms)")' "$WORK/warm.json"
+      python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["results"][0]["median"]; print("warm re-fetch: median %.1f ms (target < 50 ms)" % (m * 1000))' "$WORK/warm.json"
       ;;
     *) echo "unknown case $case (single, large, parallel, warm)" >&2; exit 2 ;;
   esac
 done
+echo "load at the end: $(uptime | sed 's/.*load average: //')"
