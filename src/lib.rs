@@ -2,7 +2,8 @@
 //!
 //! Layers, from the outside in: `cli` (clap definitions) and `commands` (terminal, exit codes);
 //! `checks` (one file per check) over `probes` (facts gathered through the `Host`) over `facts`
-//! (pure parsers); `knowledge` holds the data tables of `checks/*.toml`; `report` renders.
+//! (pure parsers); `knowledge` holds the data tables of `checks/*.toml`; `report` renders;
+//! `fixes` plan host changes and `steps`, the one executor, applies and undoes them.
 
 pub mod checks;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod knowledge;
 pub mod probes;
 pub mod provision;
 pub mod report;
+pub mod steps;
 
 use clap::Parser;
 
@@ -36,6 +38,14 @@ where
         }
     };
     checks::install_panic_hook();
+    if matches!(cli.global.format, cli::Format::Prometheus | cli::Format::Npd)
+        && !matches!(cli.command, cli::Command::Check(_))
+    {
+        eprintln!(
+            "error: --format prometheus and --format npd are for `jetdoc check`; use human or json here"
+        );
+        return 2;
+    }
     let result = match &cli.command {
         cli::Command::Check(a) => commands::check::run(&cli.global, a),
         cli::Command::Image(a) => match &a.command {

@@ -7,6 +7,7 @@ pub mod fix;
 pub mod image_build;
 pub mod image_select;
 pub mod reporters;
+pub mod textfile;
 
 use anyhow::{anyhow, Context as _, Result};
 
