@@ -441,13 +441,23 @@ pub struct FetchCommon {
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub retries: u32,
 
-    /// No new retry after this many seconds for one file.
-    #[arg(long, default_value_t = 600, value_name = "SECS")]
-    pub max_time: u64,
+    /// A deadline for each file, retries included: a running transfer stops there (and resumes
+    /// on the next run when its length is known) [default: none].
+    #[arg(long, value_name = "SECS")]
+    pub max_time: Option<u64>,
 
     /// Longest silence from a server, in seconds, before the attempt counts as failed.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub read_timeout: u64,
+
+    /// Minimum rate in bytes per second: a transfer slower than this over --speed-time is
+    /// abandoned and retried (as curl's --speed-limit); 0 turns the rule off.
+    #[arg(long, default_value_t = 1024, value_name = "BYTES")]
+    pub speed_limit: u64,
+
+    /// The window, in seconds, over which --speed-limit is judged.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub speed_time: u64,
 
     /// First retry wait in milliseconds (doubles each time, with jitter).
     #[arg(long, default_value_t = 500, value_name = "MS", hide = true)]

@@ -56,7 +56,7 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     let lock_sha256 = match &a.lock {
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("cannot read lock file {}", p.display()))?;
-            Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+            Some(crate::digest::sha256_hex(&bytes))
         }
         None => None,
     };
