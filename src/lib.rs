@@ -19,7 +19,7 @@ pub mod probes;
 pub mod provision;
 pub mod report;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 /// Parses arguments, runs the command, and returns the process exit code.
 pub fn main_with_args<I, T>(args: I) -> i32
@@ -27,13 +27,18 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    // The command tree with `after_help` laid out for this terminal (commands::help).
+    let parsed = commands::help::command(commands::help::terminal_width())
+        .try_get_matches_from(args)
+        .and_then(|m| cli::Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
+    commands::init_color(cli.global.color);
     checks::install_panic_hook();
     let result = match &cli.command {
         cli::Command::Check(a) => commands::check::run(&cli.global, a),
@@ -49,12 +54,11 @@ where
     match result {
         Ok(code) => code,
         Err(e) => {
-            let color = commands::use_color(cli.global.color, console::Term::stderr().is_term());
-            let prefix =
-                if color { console::style("error:").red().bold().to_string() } else { "error:".to_string() };
-            eprintln!("{prefix} {e}");
+            // Errors carry paths, server answers and Docker's stderr: cleaned of terminal escapes.
+            let clean = report::human::clean;
+            eprintln!("{} {}", console::style("error:").for_stderr().red().bold(), clean(&e.to_string()));
             for cause in e.chain().skip(1) {
-                eprintln!("  {cause}");
+                eprintln!("  {}", clean(&cause.to_string()));
             }
             2
         }

@@ -147,3 +147,163 @@ fn hostile_root_gives_reasons_not_panics() {
         }
     }
 }
+
+/// Every command path of the CLI, for the help tests.
+const COMMANDS: [&[&str]; 12] = [
+    &[],
+    &["check"],
+    &["fix"],
+    &["fetch"],
+    &["fetch", "zed"],
+    &["fetch", "wheels"],
+    &["fetch", "url"],
+    &["image"],
+    &["image", "select"],
+    &["image", "build"],
+    &["image", "flatten"],
+    &["image", "doctor"],
+];
+
+#[test]
+fn the_command_list_above_is_complete() {
+    fn walk(cmd: &clap::Command, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(path.clone());
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            path.push(sub.get_name().to_string());
+            walk(sub, path, out);
+            path.pop();
+        }
+    }
+    let mut found = Vec::new();
+    walk(&jetdoc::commands::help::command(100), &mut Vec::new(), &mut found);
+    let listed: Vec<Vec<String>> =
+        COMMANDS.iter().map(|c| c.iter().map(|s| s.to_string()).collect()).collect();
+    assert_eq!(found, listed, "add the new command to COMMANDS so that its help is tested");
+}
+
+/// Every argument of every command says what it does, and every command's help has examples
+/// and its exit codes.
+#[test]
+fn every_argument_has_a_description_and_every_command_teaches() {
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+            let help = arg.get_help().or(arg.get_long_help()).map(|h| h.to_string()).unwrap_or_default();
+            if help.trim().is_empty() {
+                missing.push(format!("{path}: argument {} has no description", arg.get_id()));
+            }
+        }
+        let after = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+        for section in ["Examples:", "Exit codes:"] {
+            if !after.contains(section) {
+                missing.push(format!("{path}: --help has no {section:?} section"));
+            }
+        }
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            if sub.get_about().is_none() {
+                missing.push(format!("{path} {}: no description", sub.get_name()));
+            }
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&jetdoc::commands::help::command(100), "jetdoc", &mut missing);
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+/// At 60, 80 and 100 columns (`COLUMNS`, as when help is piped into a pager) no help line is
+/// wider than the terminal and no wrapped line of a list falls back to column 0.
+#[test]
+fn help_fits_the_terminal_and_lists_keep_their_indent() {
+    for width in [60usize, 80, 100] {
+        for path in COMMANDS {
+            for flag in ["--help", "-h"] {
+                let out = run(jetdoc().args(path).arg(flag).env("COLUMNS", width.to_string()));
+                let shown = format!("COLUMNS={width} jetdoc {} {flag}", path.join(" "));
+                assert_eq!(out.status.code(), Some(0), "{shown}: {}", stderr(&out));
+                let text = stdout(&out);
+                let mut in_list = false;
+                for line in text.lines() {
+                    assert!(line.chars().count() <= width, "{shown}: wider than {width}: {line:?}\n{text}");
+                    let indented = line.starts_with(' ');
+                    assert!(
+                        !(in_list && !indented && !line.is_empty()),
+                        "{shown}: a list line fell back to column 0: {line:?}\n{text}"
+                    );
+                    in_list = if line.is_empty() { false } else { in_list || indented };
+                }
+            }
+        }
+    }
+    // The list of fixes hangs at one column at every width.
+    for width in [60usize, 100] {
+        let text = stdout(&run(jetdoc().args(["fix", "--help"]).env("COLUMNS", width.to_string())));
+        let fixes: Vec<&str> =
+            text.lines().skip_while(|l| *l != "Fixes:").skip(1).take_while(|l| !l.is_empty()).collect();
+        let column = fixes[0].find("install").expect("gpu-runtime's description");
+        for line in &fixes[1..] {
+            let name = line[..column].trim();
+            assert!(
+                name.is_empty() || ["docker.group", "docker.iptables-raw"].contains(&name),
+                "{width}: {line:?}\n{text}"
+            );
+        }
+    }
+}
+
+fn has_escape(s: &str) -> bool {
+    s.contains('\u{1b}')
+}
+
+/// `--color always` colours a pipe (stdout and stderr), `never` never colours, and `auto`
+/// colours only a terminal; `always` beats `NO_COLOR`.
+#[test]
+fn color_choice_is_obeyed_on_pipes() {
+    let root = sysroot("agx-orin-r36.4.3");
+    let check = |color: &str, no_color: Option<&str>| {
+        let mut c = jetdoc();
+        c.env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            c.env("NO_COLOR", v);
+        }
+        run(c.args(["--color", color, "check", "--root"]).arg(&root))
+    };
+    assert!(has_escape(&stdout(&check("always", None))), "always: no colour on a pipe");
+    assert!(has_escape(&stdout(&check("always", Some("1")))), "always must beat NO_COLOR");
+    assert!(!has_escape(&stdout(&check("never", None))));
+    assert!(!has_escape(&stdout(&check("auto", None))), "auto on a pipe must not colour");
+    assert!(!has_escape(&stdout(&check("auto", Some("")))));
+
+    let err = |color: &str| {
+        let mut c = jetdoc();
+        c.env_remove("NO_COLOR");
+        stderr(&run(c.args(["--color", color, "check", "--root", "/no/such/dir"])))
+    };
+    assert!(has_escape(&err("always")), "always: the error prefix is not coloured on a pipe");
+    assert!(!has_escape(&err("never")));
+    assert!(!has_escape(&err("auto")));
+}
+
+/// `auto` on a real terminal (a pty from util-linux `script`): colour unless `NO_COLOR` is set
+/// to something; an empty `NO_COLOR` does not count (no-color.org).
+#[test]
+fn color_auto_on_a_terminal_follows_no_color() {
+    let root = sysroot("agx-orin-r36.4.3");
+    let on_tty = |no_color: Option<&str>, color: &str| {
+        let cmd = format!("{} --color {color} check --root {}", env!("CARGO_BIN_EXE_jetdoc"), root.display());
+        let mut c = std::process::Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"]).env_remove("NO_COLOR").env("TERM", "xterm");
+        for var in ["JETDOC_ROOT", "JETDOC_CHECKS_DIR", "JETDOC_COMMANDS", "JETDOC_LIVE_COMMANDS"] {
+            c.env_remove(var);
+        }
+        if let Some(v) = no_color {
+            c.env("NO_COLOR", v);
+        }
+        let out = run(&mut c);
+        assert_eq!(out.status.code(), Some(0), "{cmd}: {}", stderr(&out));
+        stdout(&out)
+    };
+    assert!(has_escape(&on_tty(None, "auto")), "auto on a terminal must colour");
+    assert!(has_escape(&on_tty(Some(""), "auto")), "an empty NO_COLOR must not turn colour off");
+    assert!(!has_escape(&on_tty(Some("1"), "auto")), "NO_COLOR=1 turns colour off");
+    assert!(!has_escape(&on_tty(None, "never")));
+}
