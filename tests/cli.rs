@@ -307,3 +307,145 @@ fn color_auto_on_a_terminal_follows_no_color() {
     assert!(!has_escape(&on_tty(Some("1"), "auto")), "NO_COLOR=1 turns colour off");
     assert!(!has_escape(&on_tty(None, "never")));
 }
+
+/// Escape sequences in a device-tree string and in a file name (a CDI spec under /etc/cdi) reach
+/// the terminal escaped, with and without colour; so do they in an error naming a path.
+#[test]
+fn terminal_escapes_from_the_device_are_shown_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    support::copy_tree(&sysroot("agx-orin-r36.4.3"), &root);
+    let model = root.join("sys/firmware/devicetree/base/model");
+    fs::remove_file(&model).unwrap();
+    fs::write(&model, b"NVIDIA Jetson \x1b]0;owned\x07AGX Orin\x1b[2J\x1b[31m\x9b1A\0").unwrap();
+    fs::create_dir_all(root.join("etc/cdi")).unwrap();
+    fs::write(root.join("etc/cdi/nvidia\x1b]8;;file:evil\x07.yaml"), "cdiVersion: 0.5.0\n").unwrap();
+
+    for color in ["never", "always"] {
+        let out = run(jetdoc().args(["--color", color, "check", "-v", "--root"]).arg(&root));
+        let text = stdout(&out);
+        assert!(text.contains("NVIDIA Jetson \\x1b]0;owned\\x07AGX Orin\\x1b[2J\\x1b[31m"), "{text}");
+        assert!(text.contains("nvidia\\x1b]8;;file:evil\\x07.yaml"), "{text}");
+        let escapes: Vec<&str> = text.split('\u{1b}').skip(1).collect();
+        if color == "never" {
+            assert!(escapes.is_empty(), "raw ESC with --color never:\n{text}");
+        }
+        for rest in escapes {
+            let params: String =
+                rest.chars().skip(1).take_while(|c| c.is_ascii_digit() || *c == ';').collect();
+            assert!(
+                rest.starts_with('[') && rest[1 + params.len()..].starts_with('m'),
+                "an ESC that is not one of jetdoc's colours: {:?}",
+                &rest[..rest.len().min(20)]
+            );
+        }
+        assert!(!text.contains('\u{7}') && !text.contains('\u{9b}'), "{text:?}");
+    }
+
+    let bad = dir.path().join("no-such\x1b]0;owned\x07root");
+    let out = run(jetdoc().args(["check", "--root"]).arg(&bad));
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("no-such\\x1b]0;owned\\x07root: missing") && !err.contains('\u{1b}'), "{err:?}");
+}
+
+/// An unreadable --root is jetdoc's own error: exit 2, the path and the reason, not a report
+/// that blames the device ("the Docker CLI is not installed").
+#[test]
+fn an_unreadable_root_exits_2_with_the_path_and_the_reason() {
+    let out = run(jetdoc().args(["check", "--root", "/etc/passwd"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--root /etc/passwd: not a directory"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+
+    // Mode 000 stops everyone but root: as root, run jetdoc as `nobody`.
+    let dir = tempfile::Builder::new().prefix("jd-cli-").tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let locked = dir.path().join("locked");
+    support::copy_tree(&sysroot("agx-orin-r36.4.3"), &locked);
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    let mut cmd = jetdoc();
+    if support::is_root() {
+        use std::os::unix::process::CommandExt;
+        // std drops the supplementary groups (setgroups) when it changes the uid as root.
+        cmd.uid(65534).gid(65534);
+    }
+    let out = run(cmd.args(["check", "--root"]).arg(&locked));
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("--root {}: permission denied", locked.display())), "{err}");
+    assert!(!err.contains("Docker"), "{err}");
+}
+
+fn check_json(root: &std::path::Path) -> serde_json::Value {
+    let mut cmd = jetdoc();
+    cmd.args(["check", "--format", "json", "--root"]).arg(root);
+    if root.join("commands.toml").exists() {
+        cmd.arg("--commands").arg(root.join("commands.toml"));
+    }
+    let out = run(&mut cmd);
+    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)))
+}
+
+fn result<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no {id}"))
+}
+
+/// Inside a container whose Docker socket reaches a daemon (a devcontainer, a CI job), that
+/// daemon is the host's: the checks of what it answers run and say so; the checks of the host's
+/// files skip. A problem of the host's engine names its fix as a command for the host.
+#[test]
+fn inside_a_container_the_hosts_engine_is_checked_through_its_socket() {
+    let v = check_json(&sysroot("container-host-docker"));
+    assert_eq!(v["device"]["container"], true);
+    let daemon = result(&v, "docker.daemon");
+    assert_eq!(daemon["status"], "pass");
+    assert!(daemon["summary"].as_str().unwrap().contains("Docker Engine 28.0.1 of the host"), "{daemon}");
+    for id in ["docker.client", "docker.nvidia-runtime", "docker.default-runtime", "docker.storage-driver"] {
+        assert_eq!(result(&v, id)["status"], "pass", "{}", result(&v, id));
+    }
+    for id in ["docker.daemon-json", "docker.group", "docker.iptables-raw", "toolkit.packages", "toolkit.csv"]
+    {
+        let r = result(&v, id);
+        assert_eq!(r["status"], "skip", "{r}");
+        assert!(r["summary"].as_str().unwrap().contains("the host's files"), "{r}");
+    }
+    assert!(result(&v, "device.container")["summary"].as_str().unwrap().contains("host's Docker engine"));
+
+    // The host's daemon without the nvidia runtime: a failure whose fix is for the host.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    support::copy_tree(&sysroot("container-host-docker"), &root);
+    let info_path = root.join("docker-info.json");
+    let mut info: serde_json::Value = serde_json::from_str(&fs::read_to_string(&info_path).unwrap()).unwrap();
+    info["Runtimes"].as_object_mut().unwrap().remove("nvidia");
+    info["DefaultRuntime"] = "runc".into();
+    fs::write(&info_path, info.to_string()).unwrap();
+    let v = check_json(&root);
+    let r = result(&v, "docker.nvidia-runtime");
+    assert_eq!(r["status"], "fail", "{r}");
+    assert!(r["fix"].is_null(), "a fix applied in the container would edit the image's files: {r}");
+    assert!(
+        r["hints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h.as_str().unwrap().contains("`sudo jetdoc fix gpu-runtime` on the host")),
+        "{r}"
+    );
+    assert_eq!(result(&v, "docker.default-runtime")["status"], "warn");
+
+    // No socket mounted: nothing answers, and every check of the area says why it skips.
+    let v = check_json(&sysroot("container-no-docker-socket"));
+    for c in v["checks"].as_array().unwrap().iter().filter(|c| c["area"] == "containers") {
+        assert_eq!(c["status"], "skip", "{c}");
+        assert!(c["summary"].as_str().unwrap().contains("no Docker daemon answers"), "{c}");
+    }
+    let daemon = result(&v, "docker.daemon")["summary"].as_str().unwrap().to_string();
+    assert!(
+        daemon.contains("nothing answers on the Docker socket") && daemon.contains("/var/run/docker.sock"),
+        "{daemon}"
+    );
+}

@@ -2,6 +2,14 @@
 
 mod support;
 
+support::harness!(
+    a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links,
+    image_doctor_reports_each_zero_byte_nvidia_library,
+    generated_dockerfile_for_the_locomotion_profile,
+    generated_dockerfile_flattens_a_base_at_the_limit,
+    a_bad_profile_is_refused_with_file_and_line,
+);
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -114,11 +122,10 @@ fn deep_base_dockerfile() -> (String, usize) {
     (d, fill)
 }
 
-#[test]
 fn a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links() {
-    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let daemon = TestDaemon::start("{}");
     let ctx = daemon.dir.path().join("ctx");
-    assert!(support::require(busybox_context(&ctx).is_some(), "busybox-static"));
+    support::require(busybox_context(&ctx).is_some(), "busybox-static");
     std::fs::write(ctx.join("l"), "x").unwrap();
     capability_tar(&ctx.join("cap.tar"));
     std::fs::create_dir_all(ctx.join("app")).unwrap();
@@ -231,11 +238,10 @@ fn a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links() {
     assert_eq!(out.status.code(), Some(0), "{}{}", support::stdout(&out), support::stderr(&out));
 }
 
-#[test]
 fn image_doctor_reports_each_zero_byte_nvidia_library() {
-    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let daemon = TestDaemon::start("{}");
     let ctx = daemon.dir.path().join("ctx");
-    assert!(support::require(busybox_context(&ctx).is_some(), "busybox-static"));
+    support::require(busybox_context(&ctx).is_some(), "busybox-static");
     let root = ctx.join("rootfs");
     let empty = [
         "usr/lib/aarch64-linux-gnu/nvidia/libcuda.so.1.1",
@@ -330,7 +336,6 @@ fn fixture_base() -> image_config::ImageInspect {
         .unwrap()
 }
 
-#[test]
 fn generated_dockerfile_for_the_locomotion_profile() {
     let profile = Profile::load("locomotion").unwrap();
     let base = fixture_base();
@@ -346,7 +351,6 @@ fn generated_dockerfile_for_the_locomotion_profile() {
     insta::assert_snapshot!("locomotion_on_l4t_jetpack", generated.dockerfile);
 }
 
-#[test]
 fn generated_dockerfile_flattens_a_base_at_the_limit() {
     let profile = Profile::load("locomotion").unwrap();
     let mut base = fixture_base();
@@ -363,7 +367,6 @@ fn generated_dockerfile_flattens_a_base_at_the_limit() {
     insta::assert_snapshot!("locomotion_on_a_base_at_the_limit", generated.dockerfile);
 }
 
-#[test]
 fn a_bad_profile_is_refused_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");

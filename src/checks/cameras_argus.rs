@@ -40,7 +40,7 @@ fn run(ctx: &Context) -> Outcome {
         .hint(format!("`sudo systemctl unmask nvargus-daemon`, then {ENABLE}"));
     }
     let container_hint = format!(
-        "containers reach the daemon through its socket: `docker run -v {ARGUS_SOCKET}:{ARGUS_SOCKET} ...`"
+        "containers reach the daemon through its socket: add `-v {ARGUS_SOCKET}:{ARGUS_SOCKET}` to `docker run`"
     );
     let Some(enabled_by) = &a.enabled_by else {
         return Outcome::warn(format!(

@@ -15,7 +15,7 @@ fn run(ctx: &Context) -> Outcome {
     match &id.container {
         None => Outcome::pass("running on the host, not inside a container"),
         Some(evidence) => Outcome::info(format!(
-            "inside a container ({evidence}): L4T, CUDA and library facts describe the container image, not the host"
+            "inside a container ({evidence}): L4T, CUDA and library facts describe the container image, not the host; the containers area describes the host's Docker engine when its socket answers"
         ))
         .hint("run `jetdoc check` on the host for host facts (or mount the host's / and pass --root)"),
     }

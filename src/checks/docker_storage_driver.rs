@@ -17,6 +17,7 @@ fn run(ctx: &Context) -> Outcome {
         .parsed
         .as_ref()
         .ok()
+        .filter(|_| super::docker_common::host_files_visible(ctx))
         .and_then(|m| m.get("storage-driver"))
         .and_then(|v| v.as_str())
         .map(str::to_string);

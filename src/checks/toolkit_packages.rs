@@ -27,7 +27,7 @@ fn run(ctx: &Context) -> Outcome {
         return if tegra {
             o.hint("install it from the JetPack repository: `sudo apt update && sudo apt install nvidia-container`")
         } else {
-            o.hint("add NVIDIA's repository and install `nvidia-container-toolkit` (https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html)")
+            o.hint("add NVIDIA's repository and install the package nvidia-container-toolkit (https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html)")
         }
         .hint("or let jetdoc do it: `sudo jetdoc fix --gpu-runtime`")
         .fix(GPU_RUNTIME);

@@ -22,7 +22,10 @@ pub fn run(g: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode> {
     let ctx = build_context(g)?;
     let report = checks::run(&ctx, &selection);
     let text = match g.format {
-        Format::Json => json::render(&report),
+        Format::Json => {
+            std::io::stdout().lock().write_all(json::render(&report).as_bytes())?;
+            return Ok(report.exit_code(args.strict));
+        }
         Format::Human => human::render(
             &report,
             &human::Options {
@@ -32,6 +35,6 @@ pub fn run(g: &GlobalArgs, args: &CheckArgs) -> Result<ExitCode> {
             },
         ),
     };
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    super::print_human(&text)?;
     Ok(report.exit_code(args.strict))
 }

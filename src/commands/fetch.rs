@@ -70,7 +70,7 @@ fn print(g: &GlobalArgs, human: &str, value: serde_json::Value) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match g.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?,
-        Format::Human => out.write_all(human.as_bytes())?,
+        Format::Human => out.write_all(crate::report::human::clean(human).as_bytes())?,
     }
     Ok(())
 }

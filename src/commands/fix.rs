@@ -70,7 +70,8 @@ pub fn run(g: &GlobalArgs, args: &FixArgs) -> Result<ExitCode> {
         eprintln!("error: {id}: {msg}");
     }
 
-    let shown = render_plans(&plans);
+    // Plans show daemon.json as found on disk: cleaned of terminal escapes.
+    let shown = crate::report::human::clean(&render_plans(&plans)).into_owned();
     if args.dry_run || plans.iter().all(|p| p.is_empty() || p.plan_only) {
         if g.format == Format::Json {
             println!("{}", serde_json::to_string_pretty(&plans_json(&plans, &refused, &[]))?);
@@ -261,5 +262,5 @@ fn print_applied(g: &GlobalArgs, results: &[(String, Applied)], verb: &str) {
             },
         }
     }
-    print!("{out}");
+    print!("{}", crate::report::human::clean(&out));
 }

@@ -78,6 +78,15 @@ fn root_error(root: &std::path::Path, reason: &str) -> anyhow::Error {
     .context(format!("--root {}: {reason}", root.display()))
 }
 
+/// Writes human output to stdout through the net of `report::human::clean_styled`: data that
+/// a renderer did not clean cannot reach the terminal as anything but a colour.
+pub fn print_human(text: &str) -> Result<()> {
+    use std::io::Write;
+    let text = crate::report::human::clean_styled(text, console::colors_enabled());
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
 /// Decides colour for stdout and stderr once per run and tells `console`, which draws every
 /// style and progress bar: left to itself it colours only terminals and takes any `NO_COLOR`,
 /// even an empty one, as "off".

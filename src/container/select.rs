@@ -310,9 +310,16 @@ pub fn select(
     }
 
     let Some(i) = chosen else {
+        // `image select --profile` names a group of the image tables, `image build --profile` a
+        // provisioning profile: only a built-in one of the same name can be suggested as is.
         let build = match &req.profile {
-            Some(p) => format!("`jetdoc image build --profile {p}`"),
-            None => "`jetdoc image build`".into(),
+            Some(p) if crate::provision::profile::BUILTIN.iter().any(|(n, _)| n == p) => {
+                format!("`jetdoc image build --profile {p}`")
+            }
+            _ => format!(
+                "jetdoc image build --profile FILE, FILE a provisioning profile (built in: {}; see `jetdoc image build --help`)",
+                crate::provision::profile::BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
         };
         let unanswered = out.iter().filter(|c| c.error.is_some()).count();
         let reason = if unanswered == 0 {

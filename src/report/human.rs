@@ -183,6 +183,40 @@ pub fn clean_line(text: &str) -> Cow<'_, str> {
     escape_controls(text, false)
 }
 
+/// The net under renderers that mix jetdoc's own colours with data: every control character is
+/// escaped as `clean` does, except well-formed colour sequences (`ESC [ 0-9;... m`) when
+/// `keep_styles` (colour is on). Whatever a renderer forgot to `clean` can then at most change a
+/// colour: it cannot move the cursor, clear the screen, set the title or plant a hyperlink.
+pub fn clean_styled(text: &str, keep_styles: bool) -> Cow<'_, str> {
+    if !keep_styles {
+        return clean(text);
+    }
+    if !text.contains('\u{1b}') {
+        return clean(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\u{1b}') {
+        out.push_str(&clean(&rest[..at]));
+        let seq = &rest[at..];
+        let params = seq[1..]
+            .strip_prefix('[')
+            .map(|p| p.len() - p.trim_start_matches(|c: char| c.is_ascii_digit() || c == ';').len());
+        match params {
+            Some(n) if seq[2 + n..].starts_with('m') => {
+                out.push_str(&seq[..3 + n]);
+                rest = &seq[3 + n..];
+            }
+            _ => {
+                out.push_str("\\x1b");
+                rest = &seq[1..];
+            }
+        }
+    }
+    out.push_str(&clean(rest));
+    Cow::Owned(out)
+}
+
 fn escape_controls(text: &str, keep_newlines: bool) -> Cow<'_, str> {
     let unsafe_char = |c: char| match c {
         '\n' => !keep_newlines,
@@ -220,5 +254,14 @@ mod tests {
         assert_eq!(clean("two\nlines\tand a tab"), "two\nlines\tand a tab");
         assert_eq!(clean_line("two\nlines"), "two\\x0alines");
         assert_eq!(clean("del\x7f"), "del\\x7f");
+    }
+
+    #[test]
+    fn styled_text_keeps_only_colour_sequences() {
+        let ours = format!("{} model", Style::new().green().force_styling(true).apply_to("✔"));
+        assert_eq!(clean_styled(&ours, true), ours);
+        assert_eq!(clean_styled(&ours, false), ours.replace('\x1b', "\\x1b"));
+        let theirs = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m\x1b[";
+        assert_eq!(clean_styled(theirs, true), "\\x1b]0;owned\\x07\\x1b[2J\x1b[31mred\x1b[0m\\x1b[");
     }
 }
