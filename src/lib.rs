@@ -7,12 +7,17 @@
 pub mod checks;
 pub mod cli;
 pub mod commands;
+// Docker is spawned here its own way until it moves behind the Host (REVIEW seam 2, the docker
+// branch's src/host/docker.rs); remove this allow then.
+#[allow(clippy::disallowed_methods, reason = "Docker streams outside the Host until seam 2 is mended")]
 pub mod container;
 pub mod context;
 pub mod fact;
 pub mod facts;
 pub mod fetch;
 pub mod fixes;
+// The one door to the machine: only its runners spawn processes (clippy.toml).
+#[allow(clippy::disallowed_methods, reason = "host/ is where jetdoc spawns, with timeouts and LC_ALL=C")]
 pub mod host;
 pub mod knowledge;
 pub mod probes;
@@ -22,6 +27,7 @@ pub mod report;
 use clap::FromArgMatches;
 
 /// Parses arguments, runs the command, and returns the process exit code.
+#[allow(clippy::print_stderr, reason = "the last word of a failed command: its error on stderr")]
 pub fn main_with_args<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,

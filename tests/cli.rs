@@ -1,4 +1,5 @@
 //! The command-line contract: exit codes, selection, JSON shape, and hostile input.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
 

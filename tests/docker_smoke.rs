@@ -1,4 +1,5 @@
 //! The test-owned daemon works: a FROM-scratch busybox image builds and runs.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! `jetdoc fetch wheels` against a PEP 503 (HTML) and PEP 691 (JSON) index on 127.0.0.1 serving
 //! tiny wheels built here, then the REAL pip installing them offline from the wheelhouse and the
 //! lock file into a fresh virtualenv.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 #[path = "fetch_support/server.rs"]
 mod server;

@@ -1,4 +1,5 @@
 //! `jetdoc image build | flatten | doctor` against a real, test-owned Docker daemon.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
 

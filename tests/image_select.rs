@@ -2,6 +2,7 @@
 //! loopback (without auth and with htpasswd basic auth), images pushed under Jetson-style names
 //! with arm64 and amd64 variants behind an OCI index, and a fixture root that looks like an AGX
 //! Orin on L4T 36.4.3 (arm64, CUDA 12.6, Ubuntu 22.04).
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
 

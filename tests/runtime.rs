@@ -1,6 +1,7 @@
 //! The containers checks and `jetdoc fix` on temp copies of fixture roots
 //! (`tests/fixtures/runtime/jetson-base` with a case laid over it), commands answered by the
 //! fixture's `commands.toml`. The real-daemon half is in `tests/runtime_docker.rs`.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
 

@@ -6,6 +6,7 @@
 //!   commands are run (against a copy of the root, `fix` with `--dry-run`) and must not be a
 //!   usage error; other commands must name a program the device has or a known system tool,
 //!   with balanced quoting and no unquoted shell specials.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
 

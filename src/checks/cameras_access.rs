@@ -1,3 +1,7 @@
+//! `cameras.access`: whether the invoking user can open every `/dev/videoN` (its mode, owner and
+//! group against the user's groups in `/etc/group`). A camera that is detected but not openable
+//! fails only at run time inside an application or container, with a bare EACCES.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::Cameras;

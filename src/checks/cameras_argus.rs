@@ -1,3 +1,7 @@
+//! `cameras.argus`: CSI and GMSL cameras are read through `nvargus-daemon`, not V4L2 directly;
+//! whether it is installed, enabled and running (from systemd's unit files and `/run`). Without it
+//! libargus applications and containers see no camera even though `/dev/video*` exists.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::cameras::ARGUS_SOCKET;

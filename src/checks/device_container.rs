@@ -1,3 +1,7 @@
+//! `device.container`: whether jetdoc looks at a container rather than the host (`/.dockerenv`,
+//! `/run/.containerenv`, `/proc/1/cgroup`). Inside one the device facts describe the image, and the
+//! containers area describes the host's engine only when its socket answers (see `checks::run`).
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::Identity;

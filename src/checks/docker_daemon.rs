@@ -1,3 +1,7 @@
+//! `docker.daemon`: the daemon answers `docker info`, telling "not installed", "daemon down" and
+//! "permission denied on the socket" apart, since each has a different remedy. Inside a container
+//! the daemon that answers is the host's, and the summary says so.
+
 use super::{
     docker_common::{host_files_visible, install_docker_hint},
     CheckDef, Outcome,

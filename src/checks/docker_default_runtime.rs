@@ -1,3 +1,7 @@
+//! `docker.default-runtime`: the default runtime, from the running daemon else `daemon.json`. On
+//! Jetson `--gpus` does not work (CSV mode), so `docker build` and compose services get the GPU
+//! only when nvidia is the default; on x86 it is information.
+
 use super::{
     docker_common::{host_files_visible, jetson, GPU_RUNTIME},
     CheckDef, Outcome,

@@ -1,3 +1,7 @@
+//! `docker.nvidia-runtime`: the nvidia runtime is registered in `daemon.json` and loaded by the
+//! running daemon, and its program is installed. Registered but not loaded means a restart is due;
+//! not registered means containers get no GPU on Jetson.
+
 use super::{
     docker_common::{host_files_visible, jetson, GPU_RUNTIME},
     CheckDef, Outcome,

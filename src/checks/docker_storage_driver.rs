@@ -1,3 +1,7 @@
+//! `docker.storage-driver`: overlay2 (or the containerd snapshotter's overlayfs) is good; vfs
+//! copies every layer in full and fills an eMMC within a few images, usually because the data-root
+//! sits on a filesystem overlay2 cannot use.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::{DaemonConfig, Docker};

@@ -1,3 +1,7 @@
+//! `gpu.jetson-nodes`: the iGPU device nodes of the SoC generation (`/dev/nvmap`, `/dev/nvgpu/*`,
+//! `/dev/nvhost-*`). Without them CUDA fails with "no CUDA-capable device"; inside a container they
+//! are missing when it was started without the NVIDIA runtime.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::{Identity, JetsonGpuNodes};

@@ -1,3 +1,7 @@
+//! `l4t.release`: the L4T (Jetson Linux) release from `/etc/nv_tegra_release` (every real
+//! variant, the ZED stub, empty files inside containers), falling back to the `nvidia-l4t-core`
+//! package. Images, wheels and the ZED SDK are chosen by this release.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::host::Reason;

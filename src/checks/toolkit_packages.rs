@@ -1,3 +1,7 @@
+//! `toolkit.packages`: the four NVIDIA container toolkit packages are installed at one version,
+//! none of them a known-bad version (`checks/toolkit.toml`): mixed versions after a partial upgrade
+//! fail in ways that name none of them.
+
 use super::{
     docker_common::{jetson, GPU_RUNTIME},
     CheckDef, Outcome,

@@ -1,5 +1,10 @@
 //! The command layer: owns the terminal (colors, progress, exit codes) and turns `anyhow`
 //! errors into messages. Core modules never print.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the command layer owns the terminal: the only code that prints"
+)]
 
 pub mod check;
 pub mod fetch;
