@@ -33,10 +33,23 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    // The command tree with `after_help` laid out for this terminal (commands::help).
-    let parsed = commands::help::command(commands::help::terminal_width())
-        .try_get_matches_from(args)
-        .and_then(|m| cli::Cli::from_arg_matches(&m));
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    // Help is laid out for the terminal (commands::help) only when it may be shown: the layout
+    // costs more than the whole parse of an ordinary run.
+    let wants_help = args.iter().skip(1).any(|a| a == "-h" || a == "--help" || a == "help");
+    let mut command = if wants_help {
+        commands::help::command(commands::help::terminal_width())
+    } else {
+        <cli::Cli as clap::CommandFactory>::command()
+    };
+    let parsed = command.try_get_matches_from_mut(args).and_then(|m| {
+        let cli = cli::Cli::from_arg_matches(&m);
+        std::mem::forget(m);
+        cli
+    });
+    // The process ends soon: freeing these trees of a few hundred allocations would only cost
+    // time (a tenth of a `check` run, with the context `check` forgets too).
+    std::mem::forget(command);
     let cli = match parsed {
         Ok(c) => c,
         Err(e) => {

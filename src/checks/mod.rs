@@ -356,6 +356,7 @@ pub fn device_summary(ctx: &Context) -> (DeviceSummary, BTreeMap<String, serde_j
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::Host;
     use std::collections::HashSet;
 
     #[test]
@@ -383,6 +384,39 @@ mod tests {
         );
         assert_eq!(Selection { only: vec!["nope".into()], skip: vec![] }.unknown_patterns(), vec!["nope"]);
         assert!(Selection { only: vec!["device".into()], skip: vec![] }.unknown_patterns().is_empty());
+    }
+
+    /// `jetdoc check` parses only `knowledge::CHECK_TABLES`: every check on every fixture root
+    /// reports the same with those as with every table (a check that starts reading another
+    /// table fails here, not silently).
+    #[test]
+    fn the_check_tables_are_all_the_checks_read() {
+        use crate::host::{EnvSource, FakeRunner, OfflineRunner};
+        use crate::knowledge::{Knowledge, CHECK_TABLES};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysroots");
+        let mut roots: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        roots.sort();
+        assert!(roots.len() >= 20);
+        for root in roots {
+            let report = |knowledge: Knowledge| {
+                let commands = root.join("commands.toml");
+                let (runner, env): (Box<dyn crate::host::CommandRunner>, _) = if commands.exists() {
+                    let fake = FakeRunner::load(&commands).unwrap();
+                    let env = EnvSource::Map(fake.env());
+                    (Box::new(fake), env)
+                } else {
+                    (Box::new(OfflineRunner), EnvSource::Map(Default::default()))
+                };
+                let ctx = Context::new(Host::with_root(&root, runner, env).unwrap(), knowledge);
+                crate::report::json::render(&run(&ctx, &Selection::default()))
+            };
+            assert_eq!(
+                report(Knowledge::builtin_only(CHECK_TABLES.iter().copied())),
+                report(Knowledge::builtin()),
+                "{}",
+                root.display()
+            );
+        }
     }
 
     static PANICS: CheckDef =

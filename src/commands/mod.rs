@@ -30,6 +30,14 @@ pub fn build_context(g: &GlobalArgs) -> Result<Context> {
     Ok(Context::new(host, knowledge))
 }
 
+/// The context of `jetdoc check`: only the built-in tables the checks read are parsed
+/// (`knowledge::CHECK_TABLES`); the image, ZED and wheel tables are for other commands.
+pub fn build_check_context(g: &GlobalArgs) -> Result<Context> {
+    let knowledge = Knowledge::load_tables(g.checks_dir.as_deref(), crate::knowledge::CHECK_TABLES)?;
+    let host = build_host(g)?;
+    Ok(Context::new(host, knowledge))
+}
+
 fn build_host(g: &GlobalArgs) -> Result<Host> {
     let fake = match &g.commands {
         Some(path) => Some(FakeRunner::load(path).map_err(|e| anyhow!("cannot load fake commands: {e}"))?),
