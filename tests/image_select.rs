@@ -263,7 +263,7 @@ fn nothing_compatible_means_build_with_exit_1() {
     assert!(v["chosen"]["reason"]
         .as_str()
         .unwrap()
-        .starts_with("no candidate fits this host: build one with `jetdoc image build`"));
+        .starts_with("no candidate fits this host: build one from a provisioning profile with jetdoc image build --profile FILE (built in: locomotion; see `jetdoc image build --help`)"));
     // A tag the registry does not have is reported as such.
     let missing = format!("{}/dustynv/l4t-pytorch:r36.4.9", w.registry.addr);
     let v = json(&select(&w, &["--candidate", &missing, "--format", "json"]));
@@ -335,7 +335,7 @@ fn profile_candidates_on_a_foreign_root_are_decided_on_tags_without_docker() {
     );
     assert!(
         text.contains(
-            "chosen   build: no candidate fits this host: build one with `jetdoc image build --profile zed`"
+            "chosen   build: no candidate fits this host: build one from a provisioning profile with jetdoc image build --profile FILE (built in: locomotion; see `jetdoc image build --help`)"
         ),
         "{text}"
     );
