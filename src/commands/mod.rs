@@ -2,6 +2,7 @@
 //! errors into messages. Core modules never print.
 
 pub mod check;
+pub mod completions;
 pub mod fetch;
 pub mod fix;
 pub mod image_build;
