@@ -145,7 +145,7 @@ setup_base() {
   say "zig and cargo-zigbuild from PyPI (a venv in $WORK/venv)"
   [ -x "$WORK/venv/bin/python" ] || python3 -m venv "$WORK/venv"
   "$WORK/venv/bin/pip" install -q --disable-pip-version-check "cargo-zigbuild==$ZIGBUILD_VERSION" "ziglang==$ZIG_VERSION"
-  echo "$(cargo-zigbuild --version), zig $(python3 -m ziglang version)" >&2
+  echo "$(cargo-zigbuild --version), zig $("$WORK/venv/bin/python" -m ziglang version 2>&1)" >&2
 }
 
 setup_cargo_deb() {
