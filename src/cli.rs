@@ -102,6 +102,39 @@ pub enum Command {
     /// budget, flatten, diagnose.
     #[command(after_help = IMAGE_HELP)]
     Image(ImageArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print jetdoc's man page (roff) to stdout, or write one page per command to a directory.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
+}
+
+const COMPLETIONS_HELP: &str = "\
+Install (the Debian package ships all three):
+  bash  jetdoc completions bash > ~/.local/share/bash-completion/completions/jetdoc
+  zsh   jetdoc completions zsh > ~/.zfunc/_jetdoc   (with fpath+=(~/.zfunc) before compinit)
+  fish  jetdoc completions fish > ~/.config/fish/completions/jetdoc.fish
+Try it without installing: source <(jetdoc completions bash)";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+const MAN_HELP: &str = "\
+Examples:
+  jetdoc man | man -l -            read the page of `jetdoc` itself
+  jetdoc man --dir /tmp/man        jetdoc.1, jetdoc-check.1, jetdoc-fetch-zed.1, ...";
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write jetdoc.1 and a page for every subcommand (jetdoc-check.1, ...) into this directory
+    /// (created if missing) instead of printing jetdoc.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 const FETCH_HELP: &str = "\

@@ -81,6 +81,8 @@ where
         },
         cli::Command::Fix(a) => commands::fix::run(&cli.global, a),
         cli::Command::Fetch(f) => commands::fetch::run(&cli.global, f),
+        cli::Command::Completions(a) => commands::completions::completions(a),
+        cli::Command::Man(a) => commands::completions::man(a),
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,7 @@
 )]
 
 pub mod check;
+pub mod completions;
 pub mod fetch;
 pub mod fix;
 pub mod help;
