@@ -218,7 +218,10 @@ fn without_a_binary_it_builds_with_cargo_and_says_so() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let msg = stderr(&out);
-    assert!(msg.contains(&format!("built with cargo and installed {}/bin/jetdoc", prefix.display())), "{msg}");
+    assert!(
+        msg.contains(&format!("built with cargo and installed {}/bin/jetdoc", prefix.display())),
+        "{msg}"
+    );
     assert!(!msg.contains("prebuilt"), "{msg}");
     if jetdoc_is_native() {
         assert_eq!(version_of(&prefix.join("bin/jetdoc")), version_of(jetdoc_bin()));
