@@ -111,11 +111,15 @@ pub enum Command {
 }
 
 const COMPLETIONS_HELP: &str = "\
-Install (the Debian package ships all three):
-  bash  jetdoc completions bash > ~/.local/share/bash-completion/completions/jetdoc
-  zsh   jetdoc completions zsh > ~/.zfunc/_jetdoc   (with fpath+=(~/.zfunc) before compinit)
-  fish  jetdoc completions fish > ~/.config/fish/completions/jetdoc.fish
-Try it without installing: source <(jetdoc completions bash)";
+Examples:   (the Debian package ships all three)
+  jetdoc completions bash > ~/.local/share/bash-completion/completions/jetdoc
+  jetdoc completions zsh > ~/.zfunc/_jetdoc   (with fpath+=(~/.zfunc) before compinit)
+  jetdoc completions fish > ~/.config/fish/completions/jetdoc.fish
+  source <(jetdoc completions bash)           try it without installing
+
+Exit codes:
+  0  the script was printed
+  2  jetdoc's own error: an unknown shell";
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -127,7 +131,11 @@ pub struct CompletionsArgs {
 const MAN_HELP: &str = "\
 Examples:
   jetdoc man | man -l -            read the page of `jetdoc` itself
-  jetdoc man --dir /tmp/man        jetdoc.1, jetdoc-check.1, jetdoc-fetch-zed.1, ...";
+  jetdoc man --dir /tmp/man        jetdoc.1, jetdoc-check.1, jetdoc-fetch-zed.1, ...
+
+Exit codes:
+  0  the page was printed, or the pages written
+  2  jetdoc's own error: bad arguments, a directory that cannot be written";
 
 #[derive(Debug, Args)]
 pub struct ManArgs {
