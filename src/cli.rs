@@ -98,9 +98,9 @@ Rules (checks/images.toml): architecture, platform class (tegra/sbsa/x86_64), th
 (r36.0-36.3 and r36.4+ do not mix), CUDA major.minor, Ubuntu release. Labels beat tags.
 
 Examples:
-  jetdoc image select --profile pytorch --explain
+  jetdoc image select --profile locomotion --explain
   jetdoc image select --candidate dustynv/l4t-pytorch:r36.4.0 --pull
-  jetdoc image select --profile base --format json | jq .chosen
+  jetdoc image select --profile testing-arm --format json | jq .chosen
 
 Exit codes:
   0  a compatible image was chosen (and with --pull, pulled and re-checked)
@@ -109,8 +109,9 @@ Exit codes:
 
 #[derive(Debug, Args)]
 pub struct ImageSelectArgs {
-    /// Candidates from the tables for this profile (`base`, `pytorch`, `ml`, `zed`, ...).
-    #[arg(long, value_name = "NAME")]
+    /// The base images of this provisioning profile for this device (a name of `jetdoc profiles
+    /// list` or a profile file): the same profile `image build --profile` and `provision` take.
+    #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
 
     /// An image to consider (repeatable), after the profile's.

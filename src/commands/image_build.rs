@@ -15,6 +15,7 @@ use crate::container::dockerfile::{self, BuildInput};
 use crate::container::doctor::{self, DoctorOptions};
 use crate::container::image_config::{self, ImageInspect, InspectError};
 use crate::host::Host;
+use crate::provision::build::{BuildSpec, Staged};
 use crate::provision::Profile;
 use crate::report::Status;
 
@@ -34,10 +35,20 @@ fn warn(g: &GlobalArgs, msg: &str) {
 
 pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     let profile = Profile::load(&a.profile)?;
+    let ctx = build_context(g)?;
+    let resolved = crate::provision::resolve_for(&ctx, &profile)?;
+    // Wheels and the ZED installer are fetched, verified and staged by `jetdoc provision`; a
+    // plain image build takes the profile's own files only.
+    let spec = BuildSpec::new(&resolved, &Staged::default()).map_err(|what| {
+        anyhow!(
+            "{what}: `jetdoc provision {} --no-run` fetches and verifies the profile's downloads, then builds the image",
+            a.profile
+        )
+    })?;
     let host = Host::live();
     let (base_ref, base) = match &a.base {
         Some(b) => (b.clone(), image_config::inspect(&host, b)?),
-        None => pick_local_base(&host, &profile)?,
+        None => pick_local_base(&host, &profile, &resolved)?,
     };
     let lock_sha256 = match &a.lock {
         Some(p) => {
@@ -47,7 +58,7 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
         None => None,
     };
     let generated = dockerfile::generate(&BuildInput {
-        profile: &profile,
+        spec: &spec,
         base_ref: &base_ref,
         base: &base,
         lock_sha256: lock_sha256.as_deref(),
@@ -55,7 +66,6 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     });
     let budget = &generated.budget;
     // The image doctor's config checks on the base (no layer scan: that reads the whole image).
-    let ctx = build_context(g)?;
     let base_checks: Vec<_> = doctor::diagnose(&ctx, &base_ref, &base, None)
         .checks
         .into_iter()
@@ -130,19 +140,24 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
 }
 
 /// The first profile candidate the local engine has. Choosing among registries is `image select`.
-fn pick_local_base(host: &Host, profile: &Profile) -> Result<(String, image_config::ImageInspect)> {
-    for candidate in &profile.base.candidates {
+fn pick_local_base(
+    host: &Host,
+    profile: &Profile,
+    resolved: &crate::provision::Resolved,
+) -> Result<(String, image_config::ImageInspect)> {
+    let candidates: Vec<&str> = resolved.base.candidates.iter().map(|c| c.image.as_str()).collect();
+    for candidate in &candidates {
         match image_config::inspect(host, candidate) {
-            Ok(img) => return Ok((candidate.clone(), img)),
+            Ok(img) => return Ok((candidate.to_string(), img)),
             Err(InspectError::NotFound { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }
     Err(anyhow!(
-        "none of the base candidates of profile {} is present locally ({}): pull one (`docker pull {}`) or pass --base IMAGE",
+        "none of the base candidates of profile {} for this device is present locally ({}): pull one (`docker pull {}`) or pass --base IMAGE",
         profile.source,
-        profile.base.candidates.join(", "),
-        profile.base.candidates[0]
+        candidates.join(", "),
+        candidates[0]
     ))
 }
 

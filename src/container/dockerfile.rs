@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use super::budget::{self, Budget, Verdict};
 use super::image_config::{ContainerConfig, Healthcheck, ImageInspect};
-use crate::provision::Profile;
+use crate::provision::build::BuildSpec;
 
 /// Where build inputs are staged inside the image (removed by the step that uses them).
 const STAGE_DIR: &str = "/tmp/jetdoc";
@@ -28,7 +28,7 @@ pub mod labels {
 }
 
 pub struct BuildInput<'a> {
-    pub profile: &'a Profile,
+    pub spec: &'a BuildSpec,
     /// The base as the user names it (`nvcr.io/nvidia/l4t-jetpack:r36.4.0`).
     pub base_ref: &'a str,
     pub base: &'a ImageInspect,
@@ -61,8 +61,8 @@ impl Step {
 
 /// The Dockerfile for a profile on a base, flattened when the layer budget requires it.
 pub fn generate(input: &BuildInput) -> Generated {
-    let p = input.profile;
-    let steps = profile_steps(input);
+    let p = input.spec;
+    let steps = profile_steps(input.spec, input.base_ref, input.lock_sha256);
     let added = steps.iter().filter(|s| s.layer).count();
     let budget = budget::plan(input.base.layer_count(), added, input.force_flatten);
 
@@ -257,11 +257,15 @@ fn sh_quote(s: &str) -> String {
     }
 }
 
-fn profile_steps(input: &BuildInput) -> Vec<Step> {
-    let p = input.profile;
+/// Filesystem layers a build of `spec` adds to its base (RUN, COPY, ADD).
+pub fn added_layers(spec: &BuildSpec) -> usize {
+    profile_steps(spec, "base", None).iter().filter(|s| s.layer).count()
+}
+
+fn profile_steps(p: &BuildSpec, base_ref: &str, lock_sha256: Option<&str>) -> Vec<Step> {
     let mut steps = Vec::new();
-    if !p.apt.packages.is_empty() {
-        let pkgs: Vec<String> = p.apt.packages.iter().map(|s| sh_quote(s)).collect();
+    if !p.apt.is_empty() {
+        let pkgs: Vec<String> = p.apt.iter().map(|s| sh_quote(s)).collect();
         steps.push(Step::layer(
             Some("apt packages, one layer; the lists are removed in the same step so they never reach a layer"),
             format!(
@@ -297,7 +301,7 @@ fn profile_steps(input: &BuildInput) -> Vec<Step> {
             format!("COPY {} {STAGE_DIR}/zed.run", zed.installer),
         ));
         let mut run = String::from("RUN set -e");
-        let release = p.base.l4t.as_deref().and_then(crate::knowledge::L4tVersion::parse);
+        let release = p.l4t.as_deref().and_then(crate::knowledge::L4tVersion::parse);
         if let (true, Some(v)) = (zed.release_stub, release) {
             // The installer reads the L4T release from this file; container bases may lack it.
             run.push_str(&format!(
@@ -314,8 +318,25 @@ fn profile_steps(input: &BuildInput) -> Vec<Step> {
             run.push_str(" /usr/local/zed/resources/*");
         }
         // "needed for streaming on Jetson in a container" (stereolabs/zed-docker 5.X/l4t).
-        run.push_str(" \\\n && ln -sf /usr/lib/aarch64-linux-gnu/tegra/libv4l2.so.0 /usr/lib/aarch64-linux-gnu/libv4l2.so");
+        if p.l4t.is_some() {
+            run.push_str(" \\\n && ln -sf /usr/lib/aarch64-linux-gnu/tegra/libv4l2.so.0 /usr/lib/aarch64-linux-gnu/libv4l2.so");
+        }
         steps.push(Step::layer(None, run));
+        if let Some(wheel) = &zed.pyzed {
+            // The Python API: the wheel jetdoc downloaded and hashed, not the installer's own fetch.
+            let name = wheel.rsplit('/').next().unwrap_or(wheel);
+            steps.push(Step::layer(
+                Some("the ZED Python API (pyzed)"),
+                format!("COPY {wheel} {STAGE_DIR}/{name}"),
+            ));
+            steps.push(Step::layer(
+                None,
+                format!(
+                    "RUN {} install --no-index --no-deps {STAGE_DIR}/{name} \\\n && rm -rf {STAGE_DIR}",
+                    zed.pip
+                ),
+            ));
+        }
     }
     for (i, f) in p.files.iter().enumerate() {
         let chown = f.chown.as_ref().map(|c| format!("--chown={c} ")).unwrap_or_default();
@@ -331,14 +352,14 @@ fn profile_steps(input: &BuildInput) -> Vec<Step> {
     let mut all = p.labels.clone();
     all.insert(labels::PROFILE.into(), p.name.clone());
     all.insert(labels::PROFILE_SHA256.into(), p.sha256.clone());
-    all.insert(labels::BASE.into(), input.base_ref.to_string());
-    if let Some(l4t) = &p.base.l4t {
+    all.insert(labels::BASE.into(), base_ref.to_string());
+    if let Some(l4t) = &p.l4t {
         all.insert(labels::L4T.into(), l4t.clone());
     }
-    if let Some(cuda) = &p.base.cuda {
+    if let Some(cuda) = &p.cuda {
         all.insert(labels::CUDA.into(), cuda.clone());
     }
-    if let Some(lock) = input.lock_sha256 {
+    if let Some(lock) = lock_sha256 {
         all.insert(labels::LOCK_SHA256.into(), lock.to_string());
     }
     steps.push(Step::meta(

@@ -25,8 +25,6 @@ const PULL_TIMEOUT: Duration = Duration::from_secs(4 * 3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SelectError {
-    #[error("unknown profile `{profile}`; profiles with candidate images in the tables: {known}\n  pass --candidate IMAGE instead, or add [[image]] rows for it to a table in /etc/jetdoc/checks.d/")]
-    UnknownProfile { profile: String, known: String },
     #[error("nothing to choose from: pass --profile NAME or --candidate IMAGE")]
     NoCandidates,
     #[error(transparent)]
@@ -55,7 +53,9 @@ impl SelectReporter for Silent {
 }
 
 pub struct Request {
-    pub profile: Option<String>,
+    /// The base candidates of a provisioning profile resolved for this device
+    /// (`provision::Resolved::base`), tried before `candidates`.
+    pub profile: Option<ProfileCandidates>,
     pub candidates: Vec<String>,
     pub pull: bool,
 }
@@ -162,22 +162,24 @@ impl Selection {
     }
 }
 
-/// The candidate list: the profile's rows of the tables, then `--candidate`s, without repeats.
+/// A profile's base images for this device, in order of preference.
+#[derive(Debug, Clone)]
+pub struct ProfileCandidates {
+    /// The name `jetdoc image build --profile` takes (a built-in name or the file given).
+    pub name: String,
+    /// (reference, note), candidates then fallbacks.
+    pub images: Vec<(String, Option<String>)>,
+}
+
+/// The candidate list: the profile's base images, then `--candidate`s, without repeats.
 pub fn candidates(
-    ctx: &Context,
+    _ctx: &Context,
     req: &Request,
 ) -> Result<Vec<(String, String, Option<String>)>, SelectError> {
     let mut out: Vec<(String, String, Option<String>)> = Vec::new();
     if let Some(profile) = &req.profile {
-        let rows: Vec<_> = ctx.knowledge.image.iter().filter(|r| &r.profile == profile).collect();
-        if rows.is_empty() {
-            let mut known: Vec<&str> = ctx.knowledge.image.iter().map(|r| r.profile.as_str()).collect();
-            known.sort();
-            known.dedup();
-            return Err(SelectError::UnknownProfile { profile: profile.clone(), known: known.join(", ") });
-        }
-        for r in rows {
-            out.push((r.reference.clone(), format!("profile {profile}"), r.note.clone()));
+        for (reference, note) in &profile.images {
+            out.push((reference.clone(), format!("profile {}", profile.name), note.clone()));
         }
     }
     for c in &req.candidates {
@@ -311,7 +313,7 @@ pub fn select(
 
     let Some(i) = chosen else {
         let build = match &req.profile {
-            Some(p) => format!("`jetdoc image build --profile {p}`"),
+            Some(p) => format!("`jetdoc image build --profile {}`", p.name),
             None => "`jetdoc image build`".into(),
         };
         let unanswered = out.iter().filter(|c| c.error.is_some()).count();
@@ -632,7 +634,12 @@ mod tests {
         );
         let (_d, ctx) = fixture_ctx(&commands);
         let mut client = RegistryClient::new(Default::default(), Duration::from_secs(2)).unwrap();
-        let req = Request { profile: Some("zed".into()), candidates: vec![], pull: false };
+        let zed = ["dustynv/zed:r35.4.1", "dustynv/zed:r35.3.1", "dustynv/zed:r32.7.1"];
+        let profile = ProfileCandidates {
+            name: "zed".into(),
+            images: zed.iter().map(|r| (r.to_string(), None)).collect(),
+        };
+        let req = Request { profile: Some(profile), candidates: vec![], pull: false };
         let s = select(&ctx, &req, &mut client, &Silent).unwrap();
         assert_eq!(s.chosen.action, Action::Build);
         let local = s.candidates.iter().find(|c| c.source == Source::Local).unwrap();
@@ -653,13 +660,8 @@ mod tests {
     }
 
     #[test]
-    fn unknown_profiles_and_empty_requests_are_errors() {
+    fn empty_requests_and_bad_references_are_errors() {
         let (_d, ctx) = fixture_ctx("");
-        let err =
-            candidates(&ctx, &Request { profile: Some("nope".into()), candidates: vec![], pull: false })
-                .unwrap_err()
-                .to_string();
-        assert!(err.contains("pytorch") && err.contains("--candidate"), "{err}");
         assert!(matches!(
             candidates(&ctx, &Request { profile: None, candidates: vec![], pull: false }),
             Err(SelectError::NoCandidates)
