@@ -89,6 +89,160 @@ pub enum Command {
     /// Container images: choose a compatible one, build from a profile within Docker's layer
     /// budget, flatten, diagnose.
     Image(ImageArgs),
+    /// Provisioning profiles: list them, or show one as resolved for this device.
+    #[command(subcommand)]
+    Profiles(ProfilesCommand),
+    /// Provision a profile: check, fix (--fix), fetch, pull or build, smoke-test, record.
+    #[command(after_help = PROVISION_HELP)]
+    Provision(ProvisionArgs),
+    /// Start a provisioned profile's container (or write an equivalent compose.yaml).
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// What jetdoc provisioned on this device, from /var/lib/jetdoc/state.json.
+    #[command(after_help = STATUS_HELP)]
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// The built-in profiles and those in /etc/jetdoc/profiles.d (JETDOC_PROFILES_DIR).
+    List,
+    /// A profile as resolved for this device (or --root): base candidates, ZED build, cameras,
+    /// runtime flags, requirements.
+    #[command(after_help = PROFILES_SHOW_HELP)]
+    Show(ProfilesShowArgs),
+}
+
+const PROFILES_SHOW_HELP: &str = "\
+Examples:
+  jetdoc profiles show locomotion
+  jetdoc profiles show testing-arm --root /mnt/robot-sd --format json
+  jetdoc profiles show ./my-robot.toml --source      the profile file itself
+
+Exit codes:
+  0  the profile applies to this device
+  1  the profile refuses this device (the reason is printed)
+  2  jetdoc's own error: unknown profile, a profile file that does not parse (file:line:column)";
+
+#[derive(Debug, Args)]
+pub struct ProfilesShowArgs {
+    /// A profile name (`jetdoc profiles list`) or a profile file.
+    pub profile: String,
+    /// Print the profile file as written instead of resolving it.
+    #[arg(long)]
+    pub source: bool,
+}
+
+const PROVISION_HELP: &str = "\
+Steps: check (stop on failures that block the profile unless --force; --fix repairs them first),
+plan, fetch the ZED SDK and the wheels, pull the base, build the image within Docker's layer
+budget, smoke-test it inside a container with the profile's runtime and devices, record the state
+(/var/lib/jetdoc/state.json). A second run with nothing changed says \"up to date\".
+
+Examples:
+  jetdoc provision locomotion --dry-run                      the plan; changes nothing
+  jetdoc --root /mnt/robot-sd provision locomotion --dry-run --format json
+  sudo jetdoc provision locomotion --fix --yes --lock /etc/jetdoc/locomotion.lock
+  sudo jetdoc provision locomotion --locked /etc/jetdoc/locomotion.lock   on the next robot
+
+Exit codes:
+  0  provisioned (or up to date); with --dry-run: the plan has nothing that stops it
+  1  refused by the profile, stopped by a check or a requirement, or a step failed (the step and
+     how to resume are printed); --locked: the device or the downloads differ from the lock
+  2  jetdoc's own error: bad arguments, unknown profile, a profile or lock file that does not parse";
+
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// A profile name (`jetdoc profiles list`) or a profile file.
+    pub profile: String,
+
+    /// Print the plan and change nothing. Makes no network request with --root or --offline
+    /// (registry facts are then shown as unverified).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Apply the fixes for failed checks first (through the same executor as `jetdoc fix`).
+    #[arg(long)]
+    pub fix: bool,
+
+    /// Go on despite failed checks and unmet requirements.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Do not ask for confirmation (first boot, scripts).
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Stop after the image is built and smoke-tested: record it, start nothing.
+    #[arg(long)]
+    pub no_run: bool,
+
+    /// Write a lock file: the base digest, every download's URL and sha256, the profile's sha256.
+    #[arg(long, value_name = "FILE", conflicts_with = "locked")]
+    pub lock: Option<PathBuf>,
+
+    /// Reproduce exactly what this lock file pins, or stop naming each difference.
+    #[arg(long, value_name = "FILE")]
+    pub locked: Option<PathBuf>,
+
+    /// No network: registries are not asked and downloads come from the cache only.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// The directory the profile's [[files]] are taken from [default: the profile file's].
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
+
+    /// Cache directory [default: $XDG_CACHE_HOME/jetdoc, or /var/cache/jetdoc as root].
+    #[arg(long, env = "JETDOC_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Seconds to wait for each registry request.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+const RUN_HELP: &str = "\
+Examples:
+  jetdoc run locomotion                        start the provisioned image (docker run -d ...)
+  jetdoc run locomotion --dry-run              the docker run command line
+  jetdoc run locomotion --compose compose.yaml an equivalent compose file (docker-compose up -d)
+
+Exit codes:
+  0  started (or written)
+  1  the profile is not provisioned here, or docker run failed
+  2  jetdoc's own error";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A profile name or file, provisioned before (`jetdoc provision`).
+    pub profile: String,
+    /// Print the docker run command line instead of running it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write an equivalent compose.yaml here (`-` for stdout) instead of starting the container.
+    #[arg(long, value_name = "FILE")]
+    pub compose: Option<PathBuf>,
+    /// Replace a container of the same name that is already there.
+    #[arg(long)]
+    pub replace: bool,
+}
+
+const STATUS_HELP: &str = "\
+Examples:
+  jetdoc status
+  jetdoc status locomotion --format json
+  jetdoc --root /mnt/robot-sd status
+
+Exit codes:
+  0  every recorded provision succeeded (or nothing is recorded)
+  1  a recorded provision failed or did not finish
+  2  jetdoc's own error: a damaged state file";
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this profile.
+    pub profile: Option<String>,
 }
 
 const IMAGE_SELECT_HELP: &str = "\

@@ -6,7 +6,11 @@ pub mod fetch;
 pub mod fix;
 pub mod image_build;
 pub mod image_select;
+pub mod profiles;
+pub mod provision;
+pub mod provision_run;
 pub mod reporters;
+pub mod status;
 
 use anyhow::{anyhow, Context as _, Result};
 

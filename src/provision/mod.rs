@@ -8,9 +8,13 @@
 pub mod build;
 pub mod device;
 pub mod locate;
+pub mod lock;
+pub mod plan;
 pub mod profile;
 pub mod range;
 pub mod resolve;
+pub mod run;
+pub mod state;
 
 pub use device::Device;
 pub use profile::{Profile, ProfileError};

@@ -35,7 +35,7 @@ pub enum ProfileError {
     Unknown { name: String, known: String, dir: String },
     #[error("cannot read profile {path}: {source}\n  pass a readable profile file or one of the profile names of `jetdoc profiles list`")]
     Read { path: String, source: std::io::Error },
-    #[error("{path}:{line}:{column}: {message}\n  the profile schema: docs/profiles.md; a complete example: `jetdoc profiles show locomotion --format toml`")]
+    #[error("{path}:{line}:{column}: {message}\n  the profile schema: docs/profiles.md; a complete example: `jetdoc profiles show locomotion --source`")]
     Invalid { path: String, line: usize, column: usize, message: String },
 }
 

@@ -681,7 +681,7 @@ mod tests {
     fn locomotion_on_a_jetpack_6_2_orin() {
         let r = resolve_builtin("locomotion", &orin()).unwrap();
         assert_eq!(r.platform, PlatformKind::Jetson);
-        assert_eq!(r.base.row, "jetson, JetPack >=6.0, <7");
+        assert_eq!(r.base.row, "jetson, L4T >=36.4, <37");
         assert_eq!(r.base.candidates[0].image, "nvcr.io/nvidia/pytorch:25.02-py3-igpu");
         assert!(r.base.candidates.iter().any(|c| c.fallback && c.image == "dustynv/l4t-pytorch:r36.4.0"));
         let z = r.zed.unwrap();
