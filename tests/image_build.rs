@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 
 use jetdoc::container::dockerfile::{self, BuildInput};
 use jetdoc::container::image_config;
-use jetdoc::provision::build::{BuildSpec, Staged};
+use jetdoc::provision::build::{ImageRecipe, Staged};
 use jetdoc::provision::Profile;
 use support::dockerd::{busybox_context, TestDaemon};
 
@@ -333,7 +333,7 @@ fn fixture_base() -> image_config::ImageInspect {
 
 /// The locomotion profile resolved for the AGX Orin (L4T 36.4.3) fixture, its downloads staged as
 /// `jetdoc provision` stages them.
-fn locomotion_spec() -> BuildSpec {
+fn locomotion_spec() -> ImageRecipe {
     use jetdoc::host::{EnvSource, Host, OfflineRunner};
     let root = support::fixtures_dir().join("sysroots/agx-orin-r36.4.3");
     let host = Host::with_root(&root, Box::new(OfflineRunner), EnvSource::Map(Default::default())).unwrap();
@@ -346,7 +346,7 @@ fn locomotion_spec() -> BuildSpec {
         zed_installer: Some("zed/ZED_SDK_Tegra_L4T36.4_v5.4.1.zstd.run".into()),
         pyzed: Some("zed/pyzed-5.4-cp310-cp310-linux_aarch64.whl".into()),
     };
-    BuildSpec::new(&resolved, &staged).unwrap()
+    ImageRecipe::new(&resolved, &staged).unwrap()
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::container::dockerfile::{self, BuildInput};
 use crate::container::doctor::{self, DoctorOptions};
 use crate::container::image_config::{self, ImageInspect, InspectError};
 use crate::host::Host;
-use crate::provision::build::{BuildSpec, Staged};
+use crate::provision::build::{ImageRecipe, Staged};
 use crate::provision::Profile;
 use crate::report::Status;
 
@@ -39,7 +39,7 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     let resolved = crate::provision::resolve_for(&ctx, &profile)?;
     // Wheels and the ZED installer are fetched, verified and staged by `jetdoc provision`; a
     // plain image build takes the profile's own files only.
-    let spec = BuildSpec::new(&resolved, &Staged::default()).map_err(|what| {
+    let spec = ImageRecipe::new(&resolved, &Staged::default()).map_err(|what| {
         anyhow!(
             "{what}: `jetdoc provision {} --no-run` fetches and verifies the profile's downloads, then builds the image",
             a.profile

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use super::budget::{self, Budget, Verdict};
 use super::image_config::{ContainerConfig, Healthcheck, ImageInspect};
-use crate::provision::build::BuildSpec;
+use crate::provision::build::ImageRecipe;
 
 /// Where build inputs are staged inside the image (removed by the step that uses them).
 const STAGE_DIR: &str = "/tmp/jetdoc";
@@ -28,7 +28,7 @@ pub mod labels {
 }
 
 pub struct BuildInput<'a> {
-    pub spec: &'a BuildSpec,
+    pub spec: &'a ImageRecipe,
     /// The base as the user names it (`nvcr.io/nvidia/l4t-jetpack:r36.4.0`).
     pub base_ref: &'a str,
     pub base: &'a ImageInspect,
@@ -258,11 +258,11 @@ fn sh_quote(s: &str) -> String {
 }
 
 /// Filesystem layers a build of `spec` adds to its base (RUN, COPY, ADD).
-pub fn added_layers(spec: &BuildSpec) -> usize {
+pub fn added_layers(spec: &ImageRecipe) -> usize {
     profile_steps(spec, "base", None).iter().filter(|s| s.layer).count()
 }
 
-fn profile_steps(p: &BuildSpec, base_ref: &str, lock_sha256: Option<&str>) -> Vec<Step> {
+fn profile_steps(p: &ImageRecipe, base_ref: &str, lock_sha256: Option<&str>) -> Vec<Step> {
     let mut steps = Vec::new();
     if !p.apt.is_empty() {
         let pkgs: Vec<String> = p.apt.iter().map(|s| sh_quote(s)).collect();

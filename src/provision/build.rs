@@ -1,6 +1,6 @@
 //! What an image build needs, concretely: the base reference, the packages, and the artifacts
 //! already staged in the build context (wheels, the ZED installer, the pyzed wheel). A resolved
-//! profile becomes a `BuildSpec` once its artifacts are fetched; Dockerfile generation
+//! profile becomes a `ImageRecipe` once its artifacts are fetched; Dockerfile generation
 //! (`container::dockerfile`) reads only this.
 
 use serde::Serialize;
@@ -10,7 +10,7 @@ use super::profile::FileCopy;
 use super::resolve::Resolved;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct BuildSpec {
+pub struct ImageRecipe {
     /// The profile's name and where it came from (`builtin:locomotion`, a path).
     pub name: String,
     pub source: String,
@@ -59,10 +59,10 @@ pub struct Staged {
     pub pyzed: Option<String>,
 }
 
-impl BuildSpec {
+impl ImageRecipe {
     /// The build of a resolved profile whose artifacts are staged as `staged` says. A part the
     /// profile needs but `staged` lacks is an error naming it.
-    pub fn new(r: &Resolved, staged: &Staged) -> Result<BuildSpec, String> {
+    pub fn new(r: &Resolved, staged: &Staged) -> Result<ImageRecipe, String> {
         let python = match (&r.python, &staged.wheelhouse) {
             (None, _) => None,
             (Some(p), Some(w)) => Some(PythonInstall {
@@ -90,7 +90,7 @@ impl BuildSpec {
             }
             (Some(_), None) => return Err("the ZED SDK installer is not staged".into()),
         };
-        Ok(BuildSpec {
+        Ok(ImageRecipe {
             name: r.profile.name.clone(),
             source: r.profile.source.clone(),
             sha256: r.profile.sha256.clone(),

@@ -405,7 +405,7 @@ fn added_layers(r: &Resolved) -> usize {
         zed_installer: r.zed.as_ref().map(|_| "zed/installer.run".into()),
         pyzed: r.zed.as_ref().and_then(|z| z.pyzed_url.as_ref()).map(|_| "zed/pyzed.whl".into()),
     };
-    super::build::BuildSpec::new(r, &staged).map(|s| s.added_layers()).unwrap_or(0)
+    super::build::ImageRecipe::new(r, &staged).map(|s| s.added_layers()).unwrap_or(0)
 }
 
 /// The JetPack's wheel index named by the tables, for the plan's words (the fetch core picks the
