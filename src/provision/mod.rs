@@ -14,6 +14,7 @@ pub mod profile;
 pub mod range;
 pub mod resolve;
 pub mod run;
+pub mod stage;
 pub mod state;
 
 pub use device::Device;
