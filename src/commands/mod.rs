@@ -11,6 +11,7 @@ pub mod provision;
 pub mod provision_run;
 pub mod reporters;
 pub mod status;
+pub mod textfile;
 
 use anyhow::{anyhow, Context as _, Result};
 
