@@ -843,6 +843,21 @@ mod tests {
     }
 
     #[test]
+    fn every_profile_a_builtin_names_exists() {
+        // Refusals send the user to another profile: it must be there.
+        let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+        for (name, text) in BUILTIN {
+            let p = Profile::parse(text, name).unwrap();
+            let said = [p.platforms.jetson.as_ref().and_then(|j| j.refuse.clone()), p.platforms.x86_64.as_ref().and_then(|x| x.refuse.clone())];
+            for text in said.iter().flatten() {
+                for quoted in text.split('`').skip(1).step_by(2) {
+                    assert!(names.contains(&quoted), "{name} names profile `{quoted}`, which is not built in");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn syntax_errors_name_file_line_and_column() {
         let text = format!("{MINIMAL}[apt]\npackages = [\"curl\" \"wget\"]\n");
         let err = Profile::parse(&text, "p.toml").unwrap_err().to_string();
