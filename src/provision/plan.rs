@@ -453,7 +453,8 @@ fn login_requirement(
     }
 }
 
-fn checks_gate(ctx: &Context, profile: &Profile, runtime: resolve::Runtime) -> ChecksGate {
+/// The checks that would stop a provision of `profile` (run now, on the device behind `ctx`).
+pub fn checks_gate(ctx: &Context, profile: &Profile, runtime: resolve::Runtime) -> ChecksGate {
     let report = crate::checks::run(ctx, &crate::checks::Selection::default());
     // The GPU door the profile does not use cannot stop it: `--gpus all` needs no registered
     // nvidia runtime, `--runtime nvidia` no `--gpus` hook.
