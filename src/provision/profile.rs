@@ -848,10 +848,16 @@ mod tests {
         let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
         for (name, text) in BUILTIN {
             let p = Profile::parse(text, name).unwrap();
-            let said = [p.platforms.jetson.as_ref().and_then(|j| j.refuse.clone()), p.platforms.x86_64.as_ref().and_then(|x| x.refuse.clone())];
+            let said = [
+                p.platforms.jetson.as_ref().and_then(|j| j.refuse.clone()),
+                p.platforms.x86_64.as_ref().and_then(|x| x.refuse.clone()),
+            ];
             for text in said.iter().flatten() {
                 for quoted in text.split('`').skip(1).step_by(2) {
-                    assert!(names.contains(&quoted), "{name} names profile `{quoted}`, which is not built in");
+                    assert!(
+                        names.contains(&quoted),
+                        "{name} names profile `{quoted}`, which is not built in"
+                    );
                 }
             }
         }
