@@ -609,7 +609,7 @@ fn base_online(
             .candidates
             .iter()
             .filter(|s| s.reference == c.image)
-            .max_by_key(|s| (s.accepted, s.decided_on == "image"));
+            .max_by_key(|s| (s.accepted, s.decided_on == select::DecidedOn::Image));
         let Some(s) = found else {
             candidates.push(candidate_plan(
                 c,
@@ -624,7 +624,7 @@ fn base_online(
                 select::Source::Registry => "in the registry",
             };
             (CandidateVerdict::Fits, format!("{where_}: passes every rule"))
-        } else if s.decided_on == "not-queried" {
+        } else if s.decided_on == select::DecidedOn::NotQueried {
             (CandidateVerdict::NotConsidered, "not queried: an earlier candidate was chosen".into())
         } else if s.error.is_some() {
             (CandidateVerdict::Unverified, format!("the registry did not answer: {}", s.summary()))
