@@ -198,6 +198,11 @@ pub struct ProvisionArgs {
     #[arg(long, value_name = "DIR")]
     pub context: Option<PathBuf>,
 
+    /// Network for the build's RUN steps (`docker build --network`; `none` on a daemon without a
+    /// bridge).
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+
     /// Cache directory [default: $XDG_CACHE_HOME/jetdoc, or /var/cache/jetdoc as root].
     #[arg(long, env = "JETDOC_CACHE_DIR", value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,

@@ -8,6 +8,7 @@ pub mod image_build;
 pub mod image_select;
 pub mod profiles;
 pub mod provision;
+pub mod provision_exec;
 pub mod provision_run;
 pub mod reporters;
 pub mod status;

@@ -14,7 +14,7 @@ use crate::fetch::Cache;
 use crate::provision::lock::Lock;
 use crate::provision::plan::{self, CandidateVerdict, Plan, Sources};
 use crate::provision::resolve::{Met, Refused, Resolved, Runtime};
-use crate::provision::{run, Profile};
+use crate::provision::{execute, run, Profile};
 
 /// Terminal styles, off when colors are.
 pub struct Style {
@@ -85,7 +85,6 @@ pub fn run(g: &GlobalArgs, a: &ProvisionArgs) -> Result<ExitCode> {
         (None, false) => Some(Cache::new(default_cache_root())),
     };
     let st = Style::new(use_color(g.color, console::Term::stdout().is_term()));
-    let progress = SelectProgress::new(g.quiet || g.format == Format::Json);
     // Credentials belong to the user running jetdoc, as `docker pull` reads them; another
     // root's user has their own.
     let creds = match (foreign_root, Credentials::default_path(|k| std::env::var(k).ok())) {
@@ -93,6 +92,10 @@ pub fn run(g: &GlobalArgs, a: &ProvisionArgs) -> Result<ExitCode> {
         (false, Some(path)) => Some(Credentials::load(&path)?),
         (false, None) => Some(Credentials::default()),
     };
+    if !a.dry_run {
+        return provision(g, a, &ctx, &profile, lock, creds);
+    }
+    let progress = SelectProgress::new(g.quiet || g.format == Format::Json);
     let mut client;
     let online = match offline_reason {
         Some(_) => None,
@@ -124,27 +127,80 @@ pub fn run(g: &GlobalArgs, a: &ProvisionArgs) -> Result<ExitCode> {
             return Ok(1);
         }
     };
-    if a.dry_run {
-        if g.format == Format::Json {
-            print_json(&serde_json::to_value(&plan)?)?;
-        } else {
-            std::io::stdout().lock().write_all(render_plan(&plan, &st).as_bytes())?;
-        }
-        return Ok(plan.exit_code());
+    if g.format == Format::Json {
+        print_json(&serde_json::to_value(&plan)?)?;
+    } else {
+        std::io::stdout().lock().write_all(render_plan(&plan, &st).as_bytes())?;
     }
-    anyhow::bail!(
-        "provisioning itself is not available in this build yet: `jetdoc provision {} --dry-run` shows the plan",
-        a.profile
-    )
+    Ok(plan.exit_code())
+}
+
+/// The run itself: it plans under the state lock, after the "up to date" check (which needs no
+/// network).
+fn provision(
+    g: &GlobalArgs,
+    a: &ProvisionArgs,
+    ctx: &crate::context::Context,
+    profile: &Profile,
+    lock: Option<Lock>,
+    creds: Option<Credentials>,
+) -> Result<ExitCode> {
+    if !a.yes {
+        use std::io::{BufRead as _, IsTerminal as _};
+        let what = format!(
+            "provision {} on this device: fetch, pull, build, smoke-test{}",
+            profile.name,
+            if a.no_run { "" } else { ", start" }
+        );
+        if !std::io::stdin().is_terminal() {
+            eprintln!("error: not provisioned: confirm with --yes when running without a terminal (or look first with --dry-run)\n  would {what}");
+            return Ok(1);
+        }
+        eprint!("{}? [y/N] ", capitalise(&what));
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("nothing changed");
+            return Ok(1);
+        }
+    }
+    let cache_dir = a.cache_dir.clone().unwrap_or_else(Cache::default_root_for_this_process);
+    let mut fetch = crate::fetch::Options::new(cache_dir.clone());
+    fetch.offline = a.offline;
+    let opts = execute::Options {
+        fix: a.fix,
+        force: a.force,
+        no_run: a.no_run,
+        offline: a.offline,
+        context: a.context.clone(),
+        cache_dir,
+        build_network: a.network.clone(),
+        lock_out: a.lock.clone(),
+        locked: match (lock, &a.locked) {
+            (Some(l), Some(p)) => Some((l, p.clone())),
+            _ => None,
+        },
+        registry_timeout: Duration::from_secs(a.timeout.max(1)),
+        credentials: creds.unwrap_or_default(),
+        fetch,
+    };
+    let progress = std::rc::Rc::new(super::provision_exec::ProvisionProgress::new(g));
+    let finished = execute::provision(ctx, profile, &opts, progress)?;
+    super::provision_exec::run(g, a, finished)
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
 }
 
 /// The cache directory of this process (the fetch commands' rule).
 fn default_cache_root() -> std::path::PathBuf {
-    let is_root = std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false);
-    let env = |k: &str| std::env::var(k).ok();
-    Cache::default_root(is_root, env("XDG_CACHE_HOME").as_deref(), env("HOME").as_deref())
+    Cache::default_root_for_this_process()
 }
 
 fn gb(bytes: u64) -> String {

@@ -3,7 +3,6 @@
 use anyhow::Result;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::provision::{print_json, render_refusal, Style};
@@ -18,7 +17,7 @@ pub struct ProvisionProgress {
     quiet: bool,
     verbose: bool,
     json: bool,
-    downloads: Box<dyn crate::fetch::Reporter + Send + Sync>,
+    downloads: Box<dyn crate::fetch::Reporter>,
     select: std::sync::Mutex<SelectProgress>,
 }
 
@@ -124,12 +123,23 @@ pub fn render(f: &Finished, st: &Style) -> String {
                 let _ = writeln!(out, "  smoke     {} {} ({:.1}s)", st.green("✔"), s.name, s.seconds);
             }
             if let Some(l) = lock {
-                let _ = writeln!(out, "  lock      {} (another robot: `jetdoc provision {} --locked {}`)", l.display(), state.profile, l.display());
+                let _ = writeln!(
+                    out,
+                    "  lock      {} (another robot: `jetdoc provision {} --locked {}`)",
+                    l.display(),
+                    state.profile,
+                    l.display()
+                );
             }
             let _ = writeln!(out, "  state     {}", crate::provision::state::STATE_FILE);
         }
         Finished::Stopped { blocked_by, plan } => {
-            let _ = writeln!(out, "{} provision of {} stopped before changing anything:", st.red("stopped:"), plan.profile.name);
+            let _ = writeln!(
+                out,
+                "{} provision of {} stopped before changing anything:",
+                st.red("stopped:"),
+                plan.profile.name
+            );
             for b in blocked_by {
                 let _ = writeln!(out, "  - {b}");
             }
@@ -145,7 +155,12 @@ pub fn render(f: &Finished, st: &Style) -> String {
         }
         Finished::Refused { refused } => out.push_str(&render_refusal(refused, st)),
         Finished::Failed { state, step, message, output, resume } => {
-            let _ = writeln!(out, "{} provision of {} failed at step `{step}`: {message}", st.red("failed:"), state.profile);
+            let _ = writeln!(
+                out,
+                "{} provision of {} failed at step `{step}`: {message}",
+                st.red("failed:"),
+                state.profile
+            );
             if let Some(o) = output {
                 let _ = writeln!(out, "  the container said:");
                 for line in o.lines().take(200) {
@@ -174,9 +189,4 @@ pub fn run(g: &GlobalArgs, a: &ProvisionArgs, f: Finished) -> Result<i32> {
         std::io::stdout().lock().write_all(render(&f, &st).as_bytes())?;
     }
     Ok(code)
-}
-
-#[allow(dead_code)]
-fn _arc(p: ProvisionProgress) -> Arc<ProvisionProgress> {
-    Arc::new(p)
 }

@@ -15,6 +15,7 @@ use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
+
 use std::time::{Duration, Instant};
 
 use super::build::ImageRecipe;
@@ -69,13 +70,31 @@ pub trait Reporter: steps::Reporter + crate::fetch::Reporter + SelectReporter {
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum Finished {
     /// Nothing changed since the last successful provision: nothing was transferred or rebuilt.
-    UpToDate { state: ProfileState, started: bool },
-    Provisioned { state: ProfileState, lock: Option<PathBuf>, transferred_bytes: u64 },
+    UpToDate {
+        state: ProfileState,
+        started: bool,
+    },
+    Provisioned {
+        state: ProfileState,
+        lock: Option<PathBuf>,
+        transferred_bytes: u64,
+    },
     /// A check, a requirement or the lock stopped it before anything changed.
-    Stopped { blocked_by: Vec<String>, plan: Box<Plan> },
-    Refused { refused: super::Refused },
+    Stopped {
+        blocked_by: Vec<String>,
+        plan: Box<Plan>,
+    },
+    Refused {
+        refused: super::Refused,
+    },
     /// A step failed; the state says which and how to resume.
-    Failed { state: ProfileState, step: String, message: String, output: Option<String>, resume: String },
+    Failed {
+        state: ProfileState,
+        step: String,
+        message: String,
+        output: Option<String>,
+        resume: String,
+    },
 }
 
 impl Finished {
@@ -122,7 +141,6 @@ struct Shared {
 #[derive(Debug, Clone)]
 struct Downloaded {
     kind: String,
-    name: String,
     url: String,
     file_name: String,
     sha256: String,
@@ -142,7 +160,7 @@ pub fn provision(
     ctx: &Context,
     profile: &Profile,
     opts: &Options,
-    rep: Arc<dyn Reporter + Send + Sync>,
+    rep: Rc<dyn Reporter>,
 ) -> Result<Finished, ProvisionError> {
     let mut exec = Executor::new(ctx, rep.as_ref());
     // Two provisions never interleave: the lock is held from the first read of the state to
@@ -181,10 +199,10 @@ pub fn provision(
     let tag = plan::image_tag(&resolved.profile);
     let docker = ctx.host.docker()?;
     if let Some(prev) = st.profiles.get(&profile.name) {
-        if let Some(done) = up_to_date(prev, &resolved, opts, docker.as_ref(), &tag) {
+        if let Some(done) = up_to_date(prev, &resolved, opts, docker, &tag) {
             let mut started_now = false;
-            if !opts.no_run && !container_runs(docker.as_ref(), &resolved.run.name, &done) {
-                start_container(docker.as_ref(), &resolved.run, &tag)?;
+            if !opts.no_run && !container_runs(docker, &resolved.run.name, &done) {
+                start_container(docker, &resolved.run, &tag)?;
                 started_now = true;
             }
             return Ok(Finished::UpToDate { state: prev.clone(), started: started_now });
@@ -240,7 +258,8 @@ pub fn provision(
 
     // 4. The steps.
     let shared: SharedCell = Rc::new(RefCell::new(Shared::default()));
-    let fetcher = Arc::new(Fetcher::new(opts.fetch.clone()).map_err(|e| ProvisionError::Other(e.to_string()))?);
+    let fetcher =
+        Arc::new(Fetcher::new(opts.fetch.clone()).map_err(|e| ProvisionError::Other(e.to_string()))?);
     let candidate = the_plan.base.candidates.iter().find(|c| c.image == chosen).cloned();
     let mut steps_plan = steps::Plan::new(format!("provision-{}", profile.name));
     steps_plan.push(FetchDownloads {
@@ -288,7 +307,13 @@ pub fn provision(
     record.artifacts = sh
         .downloads
         .iter()
-        .map(|d| StateArtifact { kind: d.kind.clone(), name: d.file_name.clone(), url: d.url.clone(), sha256: d.sha256.clone(), size: d.size })
+        .map(|d| StateArtifact {
+            kind: d.kind.clone(),
+            name: d.file_name.clone(),
+            url: d.url.clone(),
+            sha256: d.sha256.clone(),
+            size: d.size,
+        })
         .chain(sh.wheels.iter().map(|(w, _)| StateArtifact {
             kind: "wheel".into(),
             name: w.file_name.clone(),
@@ -319,15 +344,22 @@ pub fn provision(
         record.resume = Some(resume.clone());
         record.image = None;
         write_state(ctx, &record)?;
-        return Ok(Finished::Failed { state: record, step, message: error, output: sh.smoke_output.clone(), resume });
+        return Ok(Finished::Failed {
+            state: record,
+            step,
+            message: error,
+            output: sh.smoke_output.clone(),
+            resume,
+        });
     }
 
     // 5. The lock, then the state (the state names the lock's hash).
     let mut lock_path = None;
     if let Some(path) = &opts.lock_out {
         let lock = make_lock(&resolved, &sh, &tag);
-        crate::fetch::cache::write_atomic(path, lock.to_text().as_bytes())
-            .map_err(|e| ProvisionError::Other(format!("cannot write the lock file {}: {e}", path.display())))?;
+        crate::fetch::cache::write_atomic(path, lock.to_text().as_bytes()).map_err(|e| {
+            ProvisionError::Other(format!("cannot write the lock file {}: {e}", path.display()))
+        })?;
         record.lock_sha256 = Some(lock.sha256());
         lock_path = Some(path.clone());
     }
@@ -390,7 +422,13 @@ fn make_lock(r: &Resolved, sh: &Shared, tag: &str) -> Lock {
         artifacts: sh
             .downloads
             .iter()
-            .map(|d| LockArtifact { kind: d.kind.clone(), url: d.url.clone(), file_name: d.file_name.clone(), size: d.size, sha256: d.sha256.clone() })
+            .map(|d| LockArtifact {
+                kind: d.kind.clone(),
+                url: d.url.clone(),
+                file_name: d.file_name.clone(),
+                size: d.size,
+                sha256: d.sha256.clone(),
+            })
             .collect(),
         wheels: sh.wheels.iter().map(|(w, _)| w.clone()).collect(),
     }
@@ -410,9 +448,7 @@ fn write_state(ctx: &Context, entry: &ProfileState) -> Result<(), ProvisionError
     let mut st = read_state(ctx)?;
     st.schema = state::SCHEMA;
     st.profiles.insert(entry.profile.clone(), entry.clone());
-    ctx.host
-        .create_dir_all(steps::STATE_DIR)
-        .map_err(|e| ProvisionError::Other(e.to_string()))?;
+    ctx.host.create_dir_all(steps::STATE_DIR).map_err(|e| ProvisionError::Other(e.to_string()))?;
     ctx.host
         .write_atomic(state::STATE_FILE, st.to_text().as_bytes(), 0o644, None)
         .map_err(|e| ProvisionError::Other(e.to_string()))?;
@@ -421,7 +457,13 @@ fn write_state(ctx: &Context, entry: &ProfileState) -> Result<(), ProvisionError
 
 /// The last provision still stands: same profile text, same device release, same lock, and
 /// the image it built is still the one tagged. Asks Docker one inspect; no network.
-fn up_to_date(prev: &ProfileState, r: &Resolved, opts: &Options, docker: &dyn Docker, tag: &str) -> Option<StateImage> {
+fn up_to_date(
+    prev: &ProfileState,
+    r: &Resolved,
+    opts: &Options,
+    docker: &dyn Docker,
+    tag: &str,
+) -> Option<StateImage> {
     if prev.result != Outcome::Success || prev.profile_sha256 != r.profile.sha256 {
         return None;
     }
@@ -445,7 +487,7 @@ fn up_to_date(prev: &ProfileState, r: &Resolved, opts: &Options, docker: &dyn Do
 
 /// Whether the profile's container runs the image now.
 fn container_runs(docker: &dyn Docker, name: &str, image: &StateImage) -> bool {
-    docker.container_state(name).map(|c| c.running && c.image == image.id).unwrap_or(false)
+    matches!(docker.container(name), Ok(Some(c)) if c.running && c.image == image.id)
 }
 
 fn run_spec(run: &RunResolution, image: &str) -> hd::RunSpec {
@@ -494,7 +536,7 @@ struct FetchDownloads {
     #[serde(skip)]
     fetcher: Arc<Fetcher>,
     #[serde(skip)]
-    rep: Arc<dyn Reporter + Send + Sync>,
+    rep: Rc<dyn Reporter>,
     #[serde(skip)]
     shared: SharedCell,
 }
@@ -522,51 +564,89 @@ impl Step for FetchDownloads {
     }
 
     fn execute(&self, cx: &mut StepCx<'_>, _undo: &Undo) -> Result<(), StepError> {
-        let rep = self.rep.as_ref();
-        let pinned = |kind: &str| self.locked.as_ref().and_then(|l| l.artifacts.iter().find(|a| a.kind == kind).cloned());
+        let counting = Counting { inner: self.rep.as_ref(), bytes: std::sync::atomic::AtomicU64::new(0) };
+        let result = self.fetch_all(cx, &counting);
+        self.shared.borrow_mut().transferred += counting.bytes.load(std::sync::atomic::Ordering::Relaxed);
+        result
+    }
+}
+
+/// Forwards download progress and counts the bytes that came over the network.
+struct Counting<'a> {
+    inner: &'a dyn Reporter,
+    bytes: std::sync::atomic::AtomicU64,
+}
+
+impl crate::fetch::Reporter for Counting<'_> {
+    fn started(&self, id: usize, name: &str, total: Option<u64>, already: u64) {
+        self.inner.started(id, name, total, already)
+    }
+    fn progress(&self, id: usize, bytes: u64) {
+        self.inner.progress(id, bytes)
+    }
+    fn retrying(&self, id: usize, url: &str, attempt: u32, wait: Duration, why: &str) {
+        self.inner.retrying(id, url, attempt, wait, why)
+    }
+    fn finished(&self, id: usize, name: &str, how: &crate::fetch::Finish) {
+        if let crate::fetch::Finish::Downloaded { bytes } = how {
+            self.bytes.fetch_add(*bytes, std::sync::atomic::Ordering::Relaxed);
+        }
+        self.inner.finished(id, name, how)
+    }
+}
+
+impl FetchDownloads {
+    fn fetch_all(&self, cx: &mut StepCx<'_>, rep: &dyn crate::fetch::Reporter) -> Result<(), StepError> {
+        let pinned = |kind: &str| {
+            self.locked.as_ref().and_then(|l| l.artifacts.iter().find(|a| a.kind == kind).cloned())
+        };
         let mut downloads = Vec::new();
         if let Some(z) = &self.resolved.zed {
             cx.progress(&format!("fetching the ZED SDK {} for {}", z.sdk, z.token));
             let pin = pinned("zed-installer");
             let art = Artifact {
                 size: pin.as_ref().map(|p| p.size),
-                ..Artifact::new(format!("ZED SDK {} ({})", z.sdk, z.token), z.url.clone(), pin.as_ref().map(|p| p.sha256.clone()))
+                ..Artifact::new(
+                    format!("ZED SDK {} ({})", z.sdk, z.token),
+                    z.url.clone(),
+                    pin.as_ref().map(|p| p.sha256.clone()),
+                )
             };
             let f = self.fetcher.fetch(0, &art, rep).map_err(|e| failed("fetch", e))?;
             downloads.push(Downloaded {
                 kind: "zed-installer".into(),
-                name: art.name.clone(),
                 url: z.url.clone(),
                 file_name: f.file_name.clone(),
                 sha256: f.sha256.clone(),
                 size: f.size,
                 path: f.path.clone(),
             });
-            self.shared.borrow_mut().transferred += f.transferred;
             if let Some(url) = self.base_python.as_deref().and_then(|p| z.pyzed_for(p)) {
                 let pin = pinned("pyzed");
                 let art = Artifact {
                     size: pin.as_ref().map(|p| p.size),
-                    ..Artifact::new(format!("pyzed {}", z.sdk), url.clone(), pin.as_ref().map(|p| p.sha256.clone()))
+                    ..Artifact::new(
+                        format!("pyzed {}", z.sdk),
+                        url.clone(),
+                        pin.as_ref().map(|p| p.sha256.clone()),
+                    )
                 };
                 let f = self.fetcher.fetch(1, &art, rep).map_err(|e| failed("fetch", e))?;
                 downloads.push(Downloaded {
                     kind: "pyzed".into(),
-                    name: art.name.clone(),
                     url,
                     file_name: f.file_name.clone(),
                     sha256: f.sha256.clone(),
                     size: f.size,
                     path: f.path.clone(),
                 });
-                self.shared.borrow_mut().transferred += f.transferred;
             }
         }
         if let Some(py) = &self.resolved.python {
             cx.progress("resolving the Python wheels");
             let (wheels, lock_text) = match &self.locked {
-                Some(l) => self.wheels_from_lock(l)?,
-                None => self.wheels_resolved(cx.ctx, py)?,
+                Some(l) => self.wheels_from_lock(l, rep)?,
+                None => self.wheels_resolved(cx.ctx, rep, py)?,
             };
             let mut sh = self.shared.borrow_mut();
             sh.wheels = wheels;
@@ -579,16 +659,22 @@ impl Step for FetchDownloads {
 
 impl FetchDownloads {
     /// `--locked`: exactly the lock's wheels, each verified by its sha256.
-    fn wheels_from_lock(&self, l: &Lock) -> Result<(Vec<(LockWheel, PathBuf)>, String), StepError> {
+    fn wheels_from_lock(
+        &self,
+        l: &Lock,
+        rep: &dyn crate::fetch::Reporter,
+    ) -> Result<(Vec<(LockWheel, PathBuf)>, String), StepError> {
         let arts: Vec<Artifact> = l
             .wheels
             .iter()
-            .map(|w| Artifact { size: Some(w.size), ..Artifact::new(w.file_name.clone(), w.url.clone(), Some(w.sha256.clone())) })
+            .map(|w| Artifact {
+                size: Some(w.size),
+                ..Artifact::new(w.file_name.clone(), w.url.clone(), Some(w.sha256.clone()))
+            })
             .collect();
         let mut out = Vec::new();
-        for (w, r) in l.wheels.iter().zip(self.fetcher.fetch_all(&arts, self.rep.as_ref())) {
+        for (w, r) in l.wheels.iter().zip(self.fetcher.fetch_all(&arts, rep)) {
             let f = r.map_err(|e| failed("fetch", e))?;
-            self.shared.borrow_mut().transferred += f.transferred;
             out.push((w.clone(), f.path));
         }
         let pinned: Vec<(String, String, String)> =
@@ -601,6 +687,7 @@ impl FetchDownloads {
     fn wheels_resolved(
         &self,
         ctx: &Context,
+        rep: &dyn crate::fetch::Reporter,
         py: &super::resolve::PythonResolution,
     ) -> Result<(Vec<(LockWheel, PathBuf)>, String), StepError> {
         let want = crate::fetch::device::WheelRequest {
@@ -622,7 +709,7 @@ impl FetchDownloads {
         }
         let resolver = Resolver::new(&self.fetcher, target, indexes);
         let mut plan = resolver.plan_top_level(&reqs);
-        resolver.add_dependencies(&mut plan, &reqs, self.rep.as_ref()).map_err(|e| failed("fetch", e))?;
+        resolver.add_dependencies(&mut plan, &reqs, rep).map_err(|e| failed("fetch", e))?;
         let bad: Vec<String> = plan.from_source().map(|i| i.name.clone()).collect();
         if !bad.is_empty() {
             // The build has no compiler and no network: everything must be a wheel.
@@ -633,22 +720,37 @@ impl FetchDownloads {
         }
         let dir = self.fetcher.cache.root.join("provision-wheels");
         std::fs::create_dir_all(&dir).map_err(|e| failed("fetch", e))?;
-        let (pinned, failures) = wheels::download(&self.fetcher, &plan, &dir, self.rep.as_ref());
+        let (pinned, failures) = wheels::download(&self.fetcher, &plan, &dir, rep);
         if let Some((name, e)) = failures.first() {
             return Err(failed("fetch", format!("{name}: {e}")));
         }
         let mut out = Vec::new();
         for item in plan.wheels() {
             let wheels::Choice::Wheel { filename, version, url, .. } = &item.choice else { continue };
-            let Some((_, _, sha)) = pinned.iter().find(|(n, v, _)| n == &item.name && v == version) else { continue };
+            let Some((_, _, sha)) = pinned.iter().find(|(n, v, _)| n == &item.name && v == version) else {
+                continue;
+            };
             let path = dir.join(filename);
             let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             out.push((
-                LockWheel { name: item.name.clone(), version: version.clone(), file_name: filename.clone(), url: crate::fetch::redact::redact_url(url), size, sha256: sha.clone() },
+                LockWheel {
+                    name: item.name.clone(),
+                    version: version.clone(),
+                    file_name: filename.clone(),
+                    url: crate::fetch::redact::redact_url(url),
+                    size,
+                    sha256: sha.clone(),
+                },
                 path,
             ));
         }
-        Ok((out, wheels::lock_file(&format!("resolved by jetdoc provision {}", self.resolved.profile.name), &pinned)))
+        Ok((
+            out,
+            wheels::lock_file(
+                &format!("resolved by jetdoc provision {}", self.resolved.profile.name),
+                &pinned,
+            ),
+        ))
     }
 }
 
@@ -661,7 +763,7 @@ struct PullBase {
     platform: Option<String>,
     python: Option<String>,
     #[serde(skip)]
-    rep: Arc<dyn Reporter + Send + Sync>,
+    rep: Rc<dyn Reporter>,
     #[serde(skip)]
     shared: SharedCell,
 }
@@ -693,7 +795,10 @@ impl Step for PullBase {
     fn prepare(&self, _cx: &mut StepCx<'_>) -> Result<Undo, StepError> {
         Ok(Undo::Cannot {
             what: self.describe(),
-            why: format!("the base stays for the next attempt; `docker rmi {}` frees its space", self.reference),
+            why: format!(
+                "the base stays for the next attempt; `docker rmi {}` frees its space",
+                self.reference
+            ),
         })
     }
 
@@ -715,7 +820,11 @@ impl Step for PullBase {
         };
         let digest = self.digest.clone().or_else(|| {
             let repo = crate::container::rules::split_tag(&self.reference).0;
-            inspect.repo_digests.iter().flatten().find_map(|d| d.strip_prefix(&format!("{repo}@")).map(str::to_string))
+            inspect
+                .repo_digests
+                .iter()
+                .flatten()
+                .find_map(|d| d.strip_prefix(&format!("{repo}@")).map(str::to_string))
         });
         let mut sh = self.shared.borrow_mut();
         sh.from = Some(match &digest {
@@ -743,7 +852,7 @@ struct BuildImage {
     network: Option<String>,
     lock_sha256: Option<String>,
     #[serde(skip)]
-    rep: Arc<dyn Reporter + Send + Sync>,
+    rep: Rc<dyn Reporter>,
     #[serde(skip)]
     shared: SharedCell,
 }
@@ -774,10 +883,15 @@ impl Step for BuildImage {
             let wheels: Vec<Placed> = sh
                 .wheels
                 .iter()
-                .map(|(w, path)| Placed { from: path.as_path(), rel: format!("{}/{}", stage::WHEELS_DIR, w.file_name) })
+                .map(|(w, path)| Placed {
+                    from: path.as_path(),
+                    rel: format!("{}/{}", stage::WHEELS_DIR, w.file_name),
+                })
                 .collect();
-            let zed = find("zed-installer").map(|d| Placed { from: &d.path, rel: format!("{}/{}", stage::ZED_DIR, d.file_name) });
-            let pyzed = find("pyzed").map(|d| Placed { from: &d.path, rel: format!("{}/{}", stage::ZED_DIR, d.file_name) });
+            let zed = find("zed-installer")
+                .map(|d| Placed { from: &d.path, rel: format!("{}/{}", stage::ZED_DIR, d.file_name) });
+            let pyzed = find("pyzed")
+                .map(|d| Placed { from: &d.path, rel: format!("{}/{}", stage::ZED_DIR, d.file_name) });
             let dir = self.work.join("context");
             let staged = stage::stage(
                 &dir,
@@ -799,12 +913,30 @@ impl Step for BuildImage {
             base: &base,
             lock_sha256: self.lock_sha256.as_deref(),
             force_flatten: false,
-        });
+        })
+        .map_err(|e| failed("build", e))?;
+        let docker = cx.host().docker().map_err(|e| failed("build", e))?;
+        if generated.budget.verdict == crate::container::budget::Verdict::Flatten {
+            // A base too deep for the budget is built on its flattened copy (made once per base).
+            let flat = dockerfile::flattened_tag(&base);
+            if !docker.inspect(&[&flat]).map_err(|e| failed("build", e))?.iter().any(|i| i.layer_count() == 1)
+            {
+                cx.progress(&format!("flattening {from} ({} layers) to {flat}", base.layer_count()));
+                let rep = self.rep.clone();
+                crate::container::flatten::flatten(
+                    docker,
+                    &from,
+                    std::slice::from_ref(&flat),
+                    &crate::container::flatten::Options::default(),
+                    &move |line: &str| rep.docker_line(line),
+                )
+                .map_err(|e| failed("build", format!("flattening the base {from}: {e}")))?;
+            }
+        }
         let dir = self.work.join("context");
         let dockerfile_path = self.work.join("Dockerfile");
         std::fs::write(&dockerfile_path, &generated.dockerfile).map_err(|e| failed("build", e))?;
         cx.progress(&format!("building {} ({})", self.tag, generated.budget.reason));
-        let docker = cx.host().docker().map_err(|e| failed("build", e))?;
         let rep = self.rep.clone();
         let spec = hd::BuildSpec {
             dockerfile: dockerfile_path.clone(),
@@ -813,9 +945,9 @@ impl Step for BuildImage {
             network: self.network.clone(),
             ..hd::BuildSpec::default()
         };
-        let id = docker
-            .build(&spec, &move |line: &str| rep.docker_line(line))
-            .map_err(|e| failed("build", format!("{e}\n  the Dockerfile is {}", dockerfile_path.display())))?;
+        let id = docker.build(&spec, &move |line: &str| rep.docker_line(line)).map_err(|e| {
+            failed("build", format!("{e}\n  the Dockerfile is {}", dockerfile_path.display()))
+        })?;
         let image = docker.inspect_one(&id).map_err(|e| failed("build", e))?;
         let mut sh = self.shared.borrow_mut();
         sh.layers = Some(image.layer_count());
@@ -831,7 +963,10 @@ impl Step for BuildImage {
             return Err(failed("build", format!("{} is not the image just built", self.tag)));
         }
         if image.layer_count() > crate::container::budget::DAEMON_LIMIT {
-            return Err(failed("build", format!("{} has {} layers, past Docker's limit", self.tag, image.layer_count())));
+            return Err(failed(
+                "build",
+                format!("{} has {} layers, past Docker's limit", self.tag, image.layer_count()),
+            ));
         }
         Ok(())
     }
@@ -867,7 +1002,8 @@ impl Step for SmokeTest {
     }
 
     fn execute(&self, cx: &mut StepCx<'_>, _undo: &Undo) -> Result<(), StepError> {
-        let image = self.shared.borrow().image_id.clone().ok_or_else(|| failed("smoke", "no image was built"))?;
+        let image =
+            self.shared.borrow().image_id.clone().ok_or_else(|| failed("smoke", "no image was built"))?;
         cx.progress(&format!("smoke test: {}", self.name));
         let docker = cx.host().docker().map_err(|e| failed("smoke", e))?;
         let mut spec = run_spec(&self.run, &image);
@@ -963,6 +1099,6 @@ impl Step for StartContainer {
     fn execute(&self, cx: &mut StepCx<'_>, _undo: &Undo) -> Result<(), StepError> {
         cx.progress(&format!("starting {}", self.run.name));
         let docker = cx.host().docker().map_err(|e| failed("start", e))?;
-        start_container(docker.as_ref(), &self.run, &self.tag).map_err(|e| failed("start", e))
+        start_container(docker, &self.run, &self.tag).map_err(|e| failed("start", e))
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod device;
+pub mod execute;
 pub mod locate;
 pub mod lock;
 pub mod plan;
