@@ -479,6 +479,23 @@ fn provision_builds_smoke_tests_records_locks_and_a_second_run_is_up_to_date() {
     assert_eq!(pb["image"]["base_digest"], rig.base_digest);
     assert_eq!(pb["lock_sha256"], sha(lock_text.as_bytes()));
     assert_eq!(pb["artifacts"], state["profiles"]["e2e-test"]["artifacts"]);
+    // `jetdoc run` starts robot B's image with the profile's runtime (replacing robot A's
+    // container of the same name on this shared daemon).
+    let out = rig.jetdoc(&root_b, &cache_b, &["run", profile.to_str().unwrap(), "--dry-run"]);
+    let line = stdout(&out);
+    assert!(
+        line.starts_with("docker run --detach --name jetdoc-e2e-test --runtime nvidia --network none"),
+        "{line}"
+    );
+    let out = rig.jetdoc(&root_b, &cache_b, &["run", profile.to_str().unwrap(), "--replace"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let running = rig.daemon.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.State.Running}} {{.Image}} {{.HostConfig.Runtime}}",
+        "jetdoc-e2e-test",
+    ]);
+    assert_eq!(running.trim(), format!("true {} nvidia", pb["image"]["id"].as_str().unwrap()));
 
     // A lock that no longer matches stops before anything changes, naming the difference.
     let (root_c, cache_c) = rig.robot("robot-c");
@@ -538,10 +555,14 @@ fn a_failing_smoke_test_prints_the_output_names_the_step_and_keeps_the_previous_
     let entry = &state["profiles"]["e2e-test"];
     assert_eq!(entry["result"], "failed");
     assert_eq!(entry["failed_step"], "smoke");
-    // The image of the good provision is still tagged; the failed build is gone.
+    // The image of the good provision is still tagged; the failed build was rolled back: no
+    // candidate tag, no final tag for the profile that failed.
     let tag = first["tag"].as_str().unwrap();
     let id = rig.daemon.docker_ok(&["image", "inspect", "-f", "{{.Id}}", tag]);
     assert_eq!(id.trim(), first["id"].as_str().unwrap());
+    let tags =
+        rig.daemon.docker_ok(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "jetdoc/e2e-test"]);
+    assert_eq!(tags.trim(), tag, "only the good image is tagged: {tags}");
     let out = rig.jetdoc(&root, &cache, &["status"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("failed   at smoke"), "{}", stdout(&out));

@@ -198,3 +198,44 @@ fn a_vendor_jetpack_newer_than_the_l4t_row_wins() {
     assert_eq!(v["device"]["jetpack"], "6.2.1");
     assert_eq!(v["device"]["module_part"], "p3701-0005");
 }
+
+#[test]
+fn fix_runs_the_fixes_through_the_executor_and_a_check_that_still_fails_stops_the_provision() {
+    // A Jetson whose Docker does not list the nvidia runtime even after daemon.json registers it:
+    // --fix writes the file, restarts Docker (fake commands), verifies, fails, rolls back, all
+    // journaled as `jetdoc fix` does; the provision then stops on the check that still fails.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    support::copy_tree(&support::fixtures_dir().join("runtime/jetson-base"), &root);
+    support::copy_tree(&support::fixtures_dir().join("runtime/jetson-fix-not-listed"), &root);
+    let before = std::fs::read(root.join("etc/docker/daemon.json")).unwrap();
+    let out = run(jetdoc()
+        .env("JETDOC_PROFILES_DIR", "/nonexistent")
+        .arg("--root")
+        .arg(&root)
+        .arg("--commands")
+        .arg(root.join("commands.toml"))
+        .args(["provision", "testing-arm", "--fix", "--yes", "--cache-dir"])
+        .arg(tmp.path().join("cache")));
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("stopped after --fix")
+            && text.contains("✘ fix gpu-runtime: Docker came back but does not list the nvidia runtime"),
+        "{text}"
+    );
+    assert!(text.contains("- check docker.nvidia-runtime failed"), "{text}");
+    let journal = std::fs::read_to_string(root.join("var/lib/jetdoc/journal.jsonl")).unwrap();
+    let actions: Vec<String> = journal
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|r| format!("{} {}", r["fix"].as_str().unwrap(), r["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions, ["gpu-runtime apply", "gpu-runtime rolled-back"]);
+    assert_eq!(
+        std::fs::read(root.join("etc/docker/daemon.json")).unwrap(),
+        before,
+        "rolled back byte for byte"
+    );
+    assert!(!root.join("var/lib/jetdoc/state.json").exists(), "nothing provisioned, nothing recorded");
+}

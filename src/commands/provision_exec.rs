@@ -133,18 +133,38 @@ pub fn render(f: &Finished, st: &Style) -> String {
             }
             let _ = writeln!(out, "  state     {}", crate::provision::state::STATE_FILE);
         }
-        Finished::Stopped { blocked_by, plan } => {
-            let _ = writeln!(
-                out,
-                "{} provision of {} stopped before changing anything:",
-                st.red("stopped:"),
-                plan.profile.name
-            );
+        Finished::Stopped { blocked_by, plan, fixes: ran } => {
+            if ran.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{} provision of {} stopped before changing anything:",
+                    st.red("stopped:"),
+                    plan.profile.name
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{} provision of {} stopped after --fix:",
+                    st.red("stopped:"),
+                    plan.profile.name
+                );
+                for f in ran {
+                    match &f.error {
+                        None => {
+                            let _ = writeln!(out, "  {} fix {} applied", st.green("✔"), f.fix);
+                        }
+                        Some(e) => {
+                            let _ = writeln!(out, "  {} fix {}: {e}", st.red("✘"), f.fix);
+                        }
+                    }
+                }
+                let _ = writeln!(out, "  still failing:");
+            }
             for b in blocked_by {
                 let _ = writeln!(out, "  - {b}");
             }
             let fixes: Vec<&str> = plan.checks.blocking.iter().filter_map(|c| c.fix.as_deref()).collect();
-            if !fixes.is_empty() {
+            if !fixes.is_empty() && ran.is_empty() {
                 let _ = writeln!(out, "  --fix applies the fixes ({}) first", fixes.join(", "));
             }
             if !blocked_by.iter().any(|b| b.starts_with("lock: ")) {

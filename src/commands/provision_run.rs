@@ -56,25 +56,26 @@ pub fn run(g: &GlobalArgs, a: &RunArgs) -> Result<ExitCode> {
         println!("{}", run::shell_line("docker", &args));
         return Ok(0);
     }
+    let docker = ctx.host.docker()?;
     if a.replace {
-        let _ = ctx.host.run("docker", &["rm", "--force", &resolved.run.name]);
+        let _ = docker.remove_container(&resolved.run.name);
     }
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = ctx.host.run("docker", &argv);
-    if !out.success() {
-        eprintln!("error: {}", out.describe_failure(&run::shell_line("docker", &args)));
-        if out.stderr.contains("is already in use") {
-            eprintln!(
-                "  a container named {} exists: `jetdoc run {} --replace` replaces it",
-                resolved.run.name, a.profile
-            );
+    let mut spec = run::run_spec(&resolved.run, &image);
+    spec.detach = true;
+    let out = match docker.run(&spec) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            if e.to_string().contains("is already in use") {
+                eprintln!(
+                    "  a container named {} exists: `jetdoc run {} --replace` replaces it",
+                    resolved.run.name, a.profile
+                );
+            }
+            return Ok(1);
         }
-        return Ok(1);
-    }
-    println!(
-        "started {} ({}) from {image}",
-        resolved.run.name,
-        out.stdout.trim().chars().take(12).collect::<String>()
-    );
+    };
+    let id = out.container.unwrap_or_default();
+    println!("started {} ({}) from {image}", resolved.run.name, id.chars().take(12).collect::<String>());
     Ok(0)
 }

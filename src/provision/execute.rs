@@ -22,7 +22,7 @@ use super::build::ImageRecipe;
 use super::lock::{Lock, LockArtifact, LockBase, LockImage, LockWheel};
 use super::plan::{self, Plan, Sources};
 use super::profile::Profile;
-use super::resolve::{Resolved, RunResolution, Runtime};
+use super::resolve::{Resolved, RunResolution};
 use super::stage::{self, Placed};
 use super::state::{self, Outcome, ProfileState, SmokeResult, State, StateArtifact, StateDevice, StateImage};
 use crate::container::dockerfile::{self, labels, BuildInput};
@@ -79,10 +79,11 @@ pub enum Finished {
         lock: Option<PathBuf>,
         transferred_bytes: u64,
     },
-    /// A check, a requirement or the lock stopped it before anything changed.
+    /// A check, a requirement or the lock stopped it; only `--fix` fixes may have run before.
     Stopped {
         blocked_by: Vec<String>,
         plan: Box<Plan>,
+        fixes: Vec<FixRun>,
     },
     Refused {
         refused: super::Refused,
@@ -104,6 +105,14 @@ impl Finished {
             _ => 1,
         }
     }
+}
+
+/// A fix `--fix` applied, and how it ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixRun {
+    pub fix: String,
+    /// Why it failed (it was rolled back) or refused; `None`: applied.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +182,7 @@ pub fn provision(
     };
 
     // 1. Checks, and the fixes for those that block, through the same executor as `jetdoc fix`.
+    let mut fixes: Vec<FixRun> = Vec::new();
     if opts.fix {
         let gate = plan::checks_gate(ctx, profile, resolved.run.runtime);
         let ids: Vec<String> = gate.blocking.iter().filter_map(|c| c.fix.clone()).collect();
@@ -181,6 +191,16 @@ pub fn provision(
             let planned = crate::fixes::plan(ctx, &defs, &crate::fixes::Options::default());
             for r in &planned.refused {
                 rep.note(&format!("fix {} refused: {}", r.fix, r.message));
+                fixes.push(FixRun { fix: r.fix.to_string(), error: Some(format!("refused: {}", r.message)) });
+            }
+            for p in planned.plans.iter().filter(|p| p.plan_only) {
+                fixes.push(FixRun {
+                    fix: p.name.clone(),
+                    error: Some(
+                        "plan only: jetdoc shows the remedies and applies none (`jetdoc fix --dry-run`)"
+                            .into(),
+                    ),
+                });
             }
             let applied = crate::fixes::apply(&mut exec, &planned);
             for o in &applied.outcomes {
@@ -188,16 +208,39 @@ pub fn provision(
                     None => rep.note(&format!("fix {} applied", o.plan)),
                     Some(e) => rep.note(&format!("fix {} failed: {e}", o.plan)),
                 }
+                fixes.push(FixRun { fix: o.plan.clone(), error: o.error.clone() });
             }
             // Re-read the host: the checks must see what the fixes did.
             ctx.invalidate();
         }
     }
 
+    // Checks that still fail stop it here, before anything is asked of Docker or the network.
+    let gate = plan::checks_gate(ctx, profile, resolved.run.runtime);
+    if !gate.blocking.is_empty() && !opts.force {
+        let blocked_by =
+            gate.blocking.iter().map(|c| format!("check {} failed: {}", c.id, c.summary)).collect();
+        let sources = Sources {
+            online: None,
+            cache: None,
+            lock: None,
+            offline_reason: "stopped by the checks before any network request".into(),
+            credentials: None,
+        };
+        return match plan::plan(ctx, profile, sources) {
+            Ok(p) => Ok(Finished::Stopped { blocked_by, plan: Box::new(p), fixes }),
+            Err(refused) => Ok(Finished::Refused { refused }),
+        };
+    }
+
     // 2. Up to date? Asked before any network: a second run with nothing changed is offline.
     let st = read_state(ctx)?;
     let tag = plan::image_tag(&resolved.profile);
-    let docker = ctx.host.docker()?;
+    let docker = ctx.host.docker().map_err(|e| {
+        ProvisionError::Other(format!(
+            "{e}\n  provisioning needs the device's own Docker engine: run `jetdoc provision` on the device (with --root, use --dry-run to see the plan)"
+        ))
+    })?;
     if let Some(prev) = st.profiles.get(&profile.name) {
         if let Some(done) = up_to_date(prev, &resolved, opts, docker, &tag) {
             let mut started_now = false;
@@ -227,13 +270,25 @@ pub fn provision(
     };
     if !the_plan.blocked_by.is_empty() && !opts.force {
         // A lock difference is never forced: the lock's whole point is "exactly this".
-        return Ok(Finished::Stopped { blocked_by: the_plan.blocked_by.clone(), plan: Box::new(the_plan) });
+        return Ok(Finished::Stopped {
+            blocked_by: the_plan.blocked_by.clone(),
+            plan: Box::new(the_plan),
+            fixes,
+        });
     }
     if let Some(lock_difference) = the_plan.blocked_by.iter().find(|b| b.starts_with("lock: ")) {
-        return Ok(Finished::Stopped { blocked_by: vec![lock_difference.clone()], plan: Box::new(the_plan) });
+        return Ok(Finished::Stopped {
+            blocked_by: vec![lock_difference.clone()],
+            plan: Box::new(the_plan),
+            fixes,
+        });
     }
     let Some(chosen) = the_plan.base.chosen.clone() else {
-        return Ok(Finished::Stopped { blocked_by: the_plan.blocked_by.clone(), plan: Box::new(the_plan) });
+        return Ok(Finished::Stopped {
+            blocked_by: the_plan.blocked_by.clone(),
+            plan: Box::new(the_plan),
+            fixes,
+        });
     };
 
     // Recorded as in progress first: a provision killed half-way is told as such.
@@ -490,32 +545,9 @@ fn container_runs(docker: &dyn Docker, name: &str, image: &StateImage) -> bool {
     matches!(docker.container(name), Ok(Some(c)) if c.running && c.image == image.id)
 }
 
-fn run_spec(run: &RunResolution, image: &str) -> hd::RunSpec {
-    hd::RunSpec {
-        image: image.to_string(),
-        command: run.command.clone().unwrap_or_default(),
-        name: Some(run.name.clone()),
-        runtime: (run.runtime == Runtime::Nvidia).then(|| "nvidia".to_string()),
-        gpus: (run.runtime == Runtime::GpusAll).then(|| "all".to_string()),
-        devices: run.devices.iter().map(|d| d.path.clone()).collect(),
-        mounts: run
-            .mounts
-            .iter()
-            .map(|m| hd::Mount { source: m.source.clone(), target: m.target.clone(), read_only: m.read_only })
-            .collect(),
-        env: run.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        network: run.network.clone(),
-        ipc: run.ipc.clone(),
-        privileged: run.privileged,
-        shm_size: run.shm_size.clone(),
-        restart: run.restart.clone(),
-        ..hd::RunSpec::default()
-    }
-}
-
 fn start_container(docker: &dyn Docker, run: &RunResolution, tag: &str) -> Result<(), ProvisionError> {
     let _ = docker.remove_container(&run.name);
-    let mut spec = run_spec(run, tag);
+    let mut spec = super::run::run_spec(run, tag);
     spec.detach = true;
     docker.run(&spec)?;
     Ok(())
@@ -1006,7 +1038,7 @@ impl Step for SmokeTest {
             self.shared.borrow().image_id.clone().ok_or_else(|| failed("smoke", "no image was built"))?;
         cx.progress(&format!("smoke test: {}", self.name));
         let docker = cx.host().docker().map_err(|e| failed("smoke", e))?;
-        let mut spec = run_spec(&self.run, &image);
+        let mut spec = super::run::run_spec(&self.run, &image);
         spec.name = Some(self.container.clone());
         spec.restart = None;
         spec.remove = true;

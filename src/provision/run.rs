@@ -71,6 +71,35 @@ pub fn smoke_args(run: &RunResolution, image: &str, name: &str, command: &[Strin
     a
 }
 
+/// The `docker run` of a profile's container as the Host's Docker interface takes it (the same
+/// flags as [`run_args`]).
+pub fn run_spec(run: &RunResolution, image: &str) -> crate::host::docker::RunSpec {
+    crate::host::docker::RunSpec {
+        image: image.to_string(),
+        command: run.command.clone().unwrap_or_default(),
+        name: Some(run.name.clone()),
+        runtime: (run.runtime == Runtime::Nvidia).then(|| "nvidia".to_string()),
+        gpus: (run.runtime == Runtime::GpusAll).then(|| "all".to_string()),
+        devices: run.devices.iter().map(|d| d.path.clone()).collect(),
+        mounts: run
+            .mounts
+            .iter()
+            .map(|m| crate::host::docker::Mount {
+                source: m.source.clone(),
+                target: m.target.clone(),
+                read_only: m.read_only,
+            })
+            .collect(),
+        env: run.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        network: run.network.clone(),
+        ipc: run.ipc.clone(),
+        privileged: run.privileged,
+        shm_size: run.shm_size.clone(),
+        restart: run.restart.clone(),
+        ..crate::host::docker::RunSpec::default()
+    }
+}
+
 /// A shell-readable command line (for plans and hints).
 pub fn shell_line(program: &str, args: &[String]) -> String {
     let mut out = program.to_string();
