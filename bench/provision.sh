@@ -32,9 +32,12 @@ tag_prefix="jetdoc/bench-provision"
 cleanup() {
   [[ -n "${regpid:-}" ]] && kill "$regpid" 2>/dev/null || true
   [[ -n "${webpid:-}" ]] && kill "$webpid" 2>/dev/null || true
-  docker images --format '{{.Repository}}:{{.Tag}}' | grep -E "^($tag_prefix|$reg/jetdoc-bench/)" | xargs -r docker rmi -f >/dev/null 2>&1 || true
-  docker images -q jetdoc-flattened >/dev/null 2>&1 || true
+  remove_images
   rm -rf "$work"
+}
+# Images this script made (tagged, or pulled by digest and so untagged), by id.
+remove_images() {
+  docker images --format '{{.Repository}} {{.ID}}' | awk -v a="$tag_prefix" -v b="$reg/jetdoc-bench/" 'index($1, a) == 1 || index($1, b) == 1 {print $2}' | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -127,7 +130,7 @@ EOF
 cp -a "$here/tests/fixtures/sysroots/x86-workstation" "$work/root"
 
 provision="$jetdoc --root $work/root --live-commands --checks-dir $work/checks.d provision $work/profile/bench.toml --yes --no-run --network none --cache-dir $work/cache --format json"
-reset="rm -rf $work/cache $work/root/var/lib/jetdoc; docker images --format '{{.Repository}}:{{.Tag}}' | grep -E '^($tag_prefix|$reg/jetdoc-bench/)' | xargs -r docker rmi -f >/dev/null 2>&1 || true"
+reset="rm -rf $work/cache $work/root/var/lib/jetdoc; docker images --format '{{.Repository}} {{.ID}}' | awk 'index(\$1, \"$tag_prefix\") == 1 || index(\$1, \"$reg/jetdoc-bench/\") == 1 {print \$2}' | sort -u | xargs -r docker rmi -f >/dev/null 2>&1 || true"
 
 echo "== one provision from nothing, then the same command again"
 bash -c "$reset"
