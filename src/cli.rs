@@ -4,6 +4,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 pub const EXIT_CODES: &str = "\
+Examples:
+  jetdoc check                        the doctor report: every problem with its fix
+  sudo jetdoc fix --gpu-runtime       repair the GPU container runtime (plan, diff, backup)
+  jetdoc fetch zed -o /opt/zed        the ZED SDK installer for this device
+  jetdoc image select --explain       a container image this device can run
+  jetdoc <COMMAND> --help             each command's options, examples and exit codes
+
 Exit codes:
   0  success: no check failed (with --strict: no warning either); a fix applied or had nothing to do
   1  at least one check failed (--strict: or warned); a fix or fetch did not complete
@@ -89,13 +96,14 @@ pub enum Command {
     #[command(after_help = FIX_HELP)]
     Fix(FixArgs),
     /// Download the ZED SDK or Python wheels for this device, verified and cached.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = FETCH_HELP)]
     Fetch(FetchCommand),
     /// Container images: choose a compatible one, build from a profile within Docker's layer
     /// budget, flatten, diagnose.
+    #[command(after_help = IMAGE_HELP)]
     Image(ImageArgs),
     /// Provisioning profiles: list them, or show one as resolved for this device.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = PROFILES_HELP)]
     Profiles(ProfilesCommand),
     /// Provision a profile: check, fix (--fix), fetch, pull or build, smoke-test, record.
     #[command(after_help = PROVISION_HELP)]
@@ -106,17 +114,45 @@ pub enum Command {
     /// What jetdoc provisioned on this device, from /var/lib/jetdoc/state.json.
     #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print jetdoc's man page (roff) to stdout, or write one page per command to a directory.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ProfilesCommand {
     /// The built-in profiles and those in /etc/jetdoc/profiles.d (JETDOC_PROFILES_DIR).
+    #[command(after_help = PROFILES_LIST_HELP)]
     List,
     /// A profile as resolved for this device (or --root): base candidates, ZED build, cameras,
     /// runtime flags, requirements.
     #[command(after_help = PROFILES_SHOW_HELP)]
     Show(ProfilesShowArgs),
 }
+
+const PROFILES_HELP: &str = "\
+Examples:
+  jetdoc profiles list
+  jetdoc profiles show locomotion
+  jetdoc profiles show testing-arm --root /mnt/robot-sd --format json
+
+Exit codes:
+  0  listed, or the profile applies to this device
+  1  the profile refuses this device (the reason is printed)
+  2  jetdoc's own error: unknown profile, a profile file that does not parse (file:line:column)";
+
+const PROFILES_LIST_HELP: &str = "\
+Examples:
+  jetdoc profiles list
+  jetdoc profiles list --format json
+  JETDOC_PROFILES_DIR=./profiles jetdoc profiles list    the team's own profiles too
+
+Exit codes:
+  0  listed
+  2  jetdoc's own error: a profile file that does not parse (file:line:column)";
 
 const PROFILES_SHOW_HELP: &str = "\
 Examples:
@@ -254,6 +290,63 @@ pub struct StatusArgs {
     /// Only this profile.
     pub profile: Option<String>,
 }
+
+const COMPLETIONS_HELP: &str = "\
+Examples:   (the Debian package ships all three)
+  jetdoc completions bash > ~/.local/share/bash-completion/completions/jetdoc
+  jetdoc completions zsh > ~/.zfunc/_jetdoc   (with fpath+=(~/.zfunc) before compinit)
+  jetdoc completions fish > ~/.config/fish/completions/jetdoc.fish
+  source <(jetdoc completions bash)           try it without installing
+
+Exit codes:
+  0  the script was printed
+  2  jetdoc's own error: an unknown shell";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+const MAN_HELP: &str = "\
+Examples:
+  jetdoc man | man -l -            read the page of `jetdoc` itself
+  jetdoc man --dir /tmp/man        jetdoc.1, jetdoc-check.1, jetdoc-fetch-zed.1, ...
+
+Exit codes:
+  0  the page was printed, or the pages written
+  2  jetdoc's own error: bad arguments, a directory that cannot be written";
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write jetdoc.1 and a page for every subcommand (jetdoc-check.1, ...) into this directory
+    /// (created if missing) instead of printing jetdoc.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+const FETCH_HELP: &str = "\
+Examples:
+  jetdoc fetch zed -o /opt/zed                   the ZED SDK for this device's L4T
+  jetdoc fetch wheels -r requirements.txt        CUDA wheels and a hash-pinned lock
+  jetdoc fetch url URL --sha256 HASH -o out/     any file, verified and cached
+
+Exit codes:
+  0  everything fetched (or already cached)
+  1  a download failed, or a hash did not match
+  2  jetdoc's own error: bad arguments";
+
+const IMAGE_HELP: &str = "\
+Examples:
+  jetdoc image select --explain             which image this device can run, and why
+  jetdoc image build --profile ./app.toml -t app:dev
+  jetdoc image doctor app:dev               layers, architecture, L4T, CUDA, disk
+
+Exit codes:
+  0  success (an image chosen, built, flattened; no problem found)
+  1  nothing compatible, a build failed, or a problem found
+  2  jetdoc's own error: bad arguments, Docker unreachable";
 
 const IMAGE_SELECT_HELP: &str = "\
 Order: local images (`docker image inspect`) that pass the rules; then registries, queried live
@@ -414,9 +507,12 @@ pub enum ImageCommand {
 
 const IMAGE_BUILD_HELP: &str = "\
 Examples:
-  jetdoc image build --profile locomotion -t locomotion:dev
-  jetdoc image build --profile ./my.toml --base nvcr.io/nvidia/l4t-jetpack:r36.4.0 -t app:1
-  jetdoc image build --profile locomotion --dry-run --emit-dockerfile Dockerfile.locomotion
+  jetdoc image build --profile ./app.toml -t app:dev
+  jetdoc image build --profile ./app.toml --base nvcr.io/nvidia/l4t-jetpack:r36.4.0 -t app:1
+  jetdoc image build --profile ./app.toml --dry-run --emit-dockerfile Dockerfile.app
+
+A plain build takes the profile's own files only: a profile with wheels or the ZED SDK (every
+built-in one) is built by `jetdoc provision PROFILE --no-run`, which fetches and verifies them first.
 
 When the base's layers plus the new ones reach Docker's limit of 125, the base is flattened to one
 layer first (as `jetdoc image flatten` does, its config kept exactly) and the build starts from it.
@@ -564,7 +660,7 @@ Exit codes:
 const FETCH_WHEELS_HELP: &str = "\
 Examples:
   jetdoc fetch wheels -r requirements.txt                 for this device
-  jetdoc fetch wheels -r req.txt --l4t 36.4 -o wheelhouse for another JetPack
+  jetdoc fetch wheels -r req.txt --l4t 36.4 -o wheelhouse  for another JetPack
   jetdoc fetch wheels -r req.txt --require-wheels         fail if anything would build from source
   pip install --require-hashes --no-index --find-links wheelhouse -r wheelhouse/requirements.lock
 
@@ -640,9 +736,11 @@ pub struct FetchZedArgs {
     #[arg(long)]
     pub x86: bool,
 
+    /// With --x86: the CUDA major version to download for (12) [default: this machine's CUDA].
     #[arg(long, value_name = "N", requires = "x86")]
     pub cuda_major: Option<String>,
 
+    /// With --x86: the Ubuntu major release to download for (22) [default: this machine's].
     #[arg(long, value_name = "N", requires = "x86")]
     pub ubuntu_major: Option<String>,
 
@@ -715,6 +813,7 @@ pub struct FetchUrlArgs {
     #[arg(long, value_name = "URL")]
     pub mirror: Vec<String>,
 
+    /// Expected sha256 of the file (64 hex digits): a mismatch fails and leaves nothing behind.
     #[arg(long, value_name = "HASH")]
     pub sha256: Option<String>,
 

@@ -3,10 +3,18 @@
 //! stand-in ZED installer served over HTTP (behind the same redirect Stereolabs uses), a
 //! test-owned dockerd whose `nvidia` runtime is a stand-in that logs and execs runc, and fixture
 //! roots for the Jetson facts.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 #[path = "fetch_support/server.rs"]
 mod server;
 mod support;
+
+support::harness!(
+    an_online_dry_run_reads_the_base_from_the_registry_before_any_pull,
+    provision_builds_smoke_tests_records_locks_and_a_second_run_is_up_to_date,
+    a_failing_smoke_test_prints_the_output_names_the_step_and_keeps_the_previous_image,
+    ctrl_c_leaves_a_whole_state_file_and_two_provisions_never_interleave,
+);
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -224,15 +232,13 @@ timeout_s = 60
     p
 }
 
-#[test]
 fn an_online_dry_run_reads_the_base_from_the_registry_before_any_pull() {
     // The live machine (x86_64) and a registry on loopback: the plan names the digest, the layer
     // count and the download size, with no Docker needed and nothing pulled.
-    let Some(reg) = TestRegistry::start() else { return };
-    let Some((tar, gz)) = busybox_layer() else {
-        assert!(support::require(false, "busybox-static"));
-        return;
-    };
+    let reg = TestRegistry::start();
+    let layer_bytes = busybox_layer();
+    support::require(layer_bytes.is_some(), "busybox-static");
+    let (tar, gz) = layer_bytes.unwrap();
     let layer = reg.push_blob("x86/base", &gz);
     let config = serde_json::to_vec(&json!({
         "architecture": "amd64", "os": "linux",
@@ -290,7 +296,7 @@ struct Rig {
 }
 
 impl Rig {
-    fn start() -> Option<Rig> {
+    fn start() -> Rig {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::Builder::new().prefix("jd-prov-").tempdir().unwrap();
         let bin = dir.path().join("standin-bin");
@@ -306,14 +312,13 @@ impl Rig {
         let daemon = support::dockerd::TestDaemon::start_with_path(
             r#"{"runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}}"#,
             vec![bin],
-        )?;
-        let registry = TestRegistry::start()?;
-        let Some((base, base_digest)) = push_base(&registry, "jetdoc-test/busybox", "r36.4.0") else {
-            assert!(support::require(false, "busybox-static"));
-            return None;
-        };
+        );
+        let registry = TestRegistry::start();
+        let pushed = push_base(&registry, "jetdoc-test/busybox", "r36.4.0");
+        support::require(pushed.is_some(), "busybox-static");
+        let (base, base_digest) = pushed.unwrap();
         let downloads = Downloads::start();
-        Some(Rig { daemon, registry, downloads, base, base_digest, dir, runtime_log })
+        Rig { daemon, registry, downloads, base, base_digest, dir, runtime_log }
     }
 
     /// A robot: a copy of the JetPack 6.2 AGX Orin fixture root and its own cache.
@@ -365,9 +370,8 @@ fn parse(out: &std::process::Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("{e}\nstdout:\n{}\nstderr:\n{}", stdout(out), stderr(out)))
 }
 
-#[test]
 fn provision_builds_smoke_tests_records_locks_and_a_second_run_is_up_to_date() {
-    let Some(rig) = Rig::start() else { return };
+    let rig = Rig::start();
     let (root, cache) = rig.robot("robot-a");
     let profile = test_profile(rig.dir.path(), &rig.base, &rig.downloads.url(), true);
     let lock = rig.dir.path().join("e2e.lock");
@@ -455,10 +459,11 @@ fn provision_builds_smoke_tests_records_locks_and_a_second_run_is_up_to_date() {
         &["run", profile.to_str().unwrap(), "--compose", compose.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    if support::require(
+    support::require(
         which::which("docker-compose").is_ok(),
         "docker-compose (Debian package docker-compose)",
-    ) {
+    );
+    {
         let check = std::process::Command::new("docker-compose")
             .arg("-f")
             .arg(&compose)
@@ -524,9 +529,8 @@ fn provision_builds_smoke_tests_records_locks_and_a_second_run_is_up_to_date() {
     let _ = rig.daemon.docker(&["rm", "-f", "jetdoc-e2e-test"]);
 }
 
-#[test]
 fn a_failing_smoke_test_prints_the_output_names_the_step_and_keeps_the_previous_image() {
-    let Some(rig) = Rig::start() else { return };
+    let rig = Rig::start();
     let (root, cache) = rig.robot("robot");
     let good = test_profile(rig.dir.path(), &rig.base, &rig.downloads.url(), true);
     let out = rig.provision(&root, &cache, &good, &["--no-run"]);
@@ -585,9 +589,8 @@ fn wait_for_in_progress(path: &Path, child: &mut std::process::Child) {
     panic!("no provision in progress in {} after 60 s", path.display());
 }
 
-#[test]
 fn ctrl_c_leaves_a_whole_state_file_and_two_provisions_never_interleave() {
-    let Some(rig) = Rig::start() else { return };
+    let rig = Rig::start();
     let (root, cache) = rig.robot("robot");
     let profile = test_profile(rig.dir.path(), &rig.base, &rig.downloads.url(), true);
     let state = root.join("var/lib/jetdoc/state.json");

@@ -2,6 +2,7 @@
 //! and JSON, pinned as insta snapshots (a refusal is pinned like a plan). No network and no
 //! Docker: a `--root` plan asks nothing of this machine. Adding a fixture directory or a
 //! built-in profile adds cases.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
 

@@ -42,6 +42,9 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     let ctx = build_context(g)?;
     // The profile as resolved for this device: its base rows, the L4T and CUDA it builds for.
     let resolved = crate::provision::resolve_for(&ctx, &profile)?;
+    // Every route below asks the engine (the base is inspected even for --dry-run): a root with
+    // no engine of its own is told first, before what the profile lacks.
+    let docker = ctx.host.docker()?;
     // Wheels and the ZED installer are fetched, verified and staged by `jetdoc provision`; a
     // plain image build takes the profile's own files only.
     let recipe = ImageRecipe::new(&resolved, &Staged::default()).map_err(|what| {
@@ -52,7 +55,6 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     })?;
     // Before any Docker call: a label Docker's parser would choke on is named here.
     dockerfile::check_profile(&recipe)?;
-    let docker = ctx.host.docker()?;
     let (base_ref, base) = match &a.base {
         Some(b) => (b.clone(), docker.inspect_one(b)?),
         None => {
@@ -309,7 +311,7 @@ pub fn doctor(g: &GlobalArgs, a: &ImageDoctorArgs) -> Result<ExitCode> {
             out.push_str(&format!("        {h}\n"));
         }
     }
-    std::io::stdout().lock().write_all(out.as_bytes())?;
+    super::print_human(&out)?;
     Ok(report.exit_code())
 }
 

@@ -769,7 +769,7 @@ impl FetchDownloads {
                     name: item.name.clone(),
                     version: version.clone(),
                     file_name: filename.clone(),
-                    url: crate::fetch::redact::redact_url(url),
+                    url: crate::redact::url(url),
                     size,
                     sha256: sha.clone(),
                 },

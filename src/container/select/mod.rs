@@ -213,15 +213,21 @@ pub fn select(
     let offset = out.len();
     out.extend(remote);
     let Some(i) = chosen.map(|i| i + offset) else {
+        // `jetdoc provision` fetches what the profile downloads (wheels, ZED SDK) before it builds;
+        // `image build` alone takes only the profile's own files, so it is not the advice.
         let build = match &req.profile {
-            Some(p) => format!("`jetdoc image build --profile {}`", p.name),
-            None => "`jetdoc image build`".into(),
+            // The profile loaded (a name of `jetdoc profiles list` or a file): it exists.
+            Some(p) => format!("with `jetdoc provision {} --no-run`", p.name),
+            None => format!(
+                "from a provisioning profile with jetdoc provision PROFILE --no-run (built in: {}; see `jetdoc profiles list`)",
+                crate::provision::profile::BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
         };
         let unanswered = out.iter().filter(|c| c.error.is_some()).count();
         let reason = if unanswered == 0 {
-            format!("no candidate fits this host: build one with {build}")
+            format!("no candidate fits this host: build one {build}")
         } else {
-            format!("no candidate fits this host ({unanswered} could not be checked at the registry: see --explain): build one with {build}, or fix the access and run again")
+            format!("no candidate fits this host ({unanswered} could not be checked at the registry: see --explain): build one {build}, or fix the access and run again")
         };
         return Ok(Selection {
             host,
