@@ -115,7 +115,7 @@ pub fn flatten(base_ref: &str, base: &ImageInspect, drop: &[String]) -> String {
 /// `FROM <base> AS full` / `FROM scratch` / `COPY --from=full / /` and the base's config.
 /// ONBUILD triggers fire in the `full` stage when building on the base, so they are declared
 /// again only for a standalone flatten, where the result replaces the base.
-fn flatten_stages(base_ref: &str, config: &ContainerConfig, with_onbuild: bool) -> String {
+pub fn flatten_stages(base_ref: &str, config: &ContainerConfig, with_onbuild: bool) -> String {
     let mut out = String::new();
     out.push_str("# The base's filesystem as a single layer. FROM scratch starts with an empty config,\n");
     out.push_str("# so the base's config is declared again below, from `docker image inspect`.\n");

@@ -8,6 +8,7 @@ pub mod dockerfile;
 pub mod doctor;
 pub mod image_config;
 pub mod layers;
+pub mod matrix;
 pub mod registry;
 pub mod rules;
 pub mod select;
