@@ -5,6 +5,7 @@ pub mod check;
 pub mod fetch;
 pub mod fix;
 pub mod image_build;
+pub mod image_matrix;
 pub mod image_select;
 pub mod reporters;
 

@@ -248,6 +248,9 @@ pub fn resolve(m: &Matrix, k: &Knowledge, input: &PlanInput) -> Result<Plan, Pla
         }
         let left_out: Vec<&str> =
             members.iter().filter(|mb| !selected(&mb.variant)).map(|mb| mb.variant.as_str()).collect();
+        if left_out.len() == members.len() {
+            continue;
+        }
         if !left_out.is_empty() {
             warnings.push(format!(
                 "{reference} is an image index over {}; --only leaves out {}, so it is not made (a single-platform image must not replace it)",

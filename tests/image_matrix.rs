@@ -1,0 +1,659 @@
+//! `jetdoc image matrix` and the DinD entrypoint of its images: the dry-run plan (the JSON a CI
+//! pipeline reads), the emitted Dockerfiles, file errors, and with a real, test-owned Docker
+//! daemon and registry: builds of every variant on stand-in bases (arm64 under qemu), smoke
+//! tests, tags, pushes and image indexes; the entrypoint with a stand-in and with a real dockerd.
+
+mod support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use support::dockerd::TestDaemon;
+
+const ENTRYPOINT: &str = "contrib/dind/entrypoint.sh";
+
+/// jetdoc with no CI metadata from the environment this test runs in.
+fn jetdoc() -> Command {
+    let mut c = support::jetdoc();
+    for k in [
+        "CI",
+        "GITHUB_SHA",
+        "GITHUB_REF_TYPE",
+        "GITHUB_REF_NAME",
+        "GITHUB_SERVER_URL",
+        "GITHUB_REPOSITORY",
+        "CI_COMMIT_SHA",
+        "CI_COMMIT_TAG",
+        "CI_PROJECT_URL",
+        "SOURCE_DATE_EPOCH",
+    ] {
+        c.env_remove(k);
+    }
+    c
+}
+
+fn json_of(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", support::stdout(o), support::stderr(o)))
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+// ---- the plan ---------------------------------------------------------------------------------
+
+/// The CI contract: with GitHub Actions' environment, every variant and every reference.
+#[test]
+fn dry_run_json_is_the_plan_a_ci_pipeline_reads() {
+    let o = support::run(
+        jetdoc()
+            .args([
+                "image",
+                "matrix",
+                "edge-node",
+                "--dry-run",
+                "--format",
+                "json",
+                "--push",
+                "registry.example.com/robots",
+            ])
+            .env("CI", "true")
+            .env("GITHUB_SHA", "9fceb02d0ae598e95dc970b74767f19372d61af8")
+            .env("GITHUB_REF_TYPE", "tag")
+            .env("GITHUB_REF_NAME", "v2.1.0")
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_REPOSITORY", "acme/edge-node")
+            .env("SOURCE_DATE_EPOCH", "1751328000"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", support::stderr(&o));
+    let p = json_of(&o);
+    assert_eq!(p["schema"], 1);
+    assert_eq!(p["dry_run"], true);
+    assert_eq!(p["meta"]["sha"], "9fceb02d0ae598e95dc970b74767f19372d61af8");
+    assert_eq!(p["meta"]["version"], "2.1.0");
+    assert_eq!(p["meta"]["date"], "2025-07-01");
+    assert_eq!(p["meta"]["created"], "2025-07-01T00:00:00Z");
+    let names: Vec<&str> =
+        p["variants"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "base_edge_node_amd64_gpu",
+            "base_edge_node_amd64_cpu",
+            "base_edge_node_arm64_cpu",
+            "base_edge_node_arm64_tegra"
+        ]
+    );
+    let r = "registry.example.com/robots";
+    let gpu = &p["variants"][0];
+    assert_eq!(
+        strings(&gpu["images"]),
+        [
+            format!("{r}/base_edge_node_amd64_gpu:amd64-py3.13-th2.8.0-dind"),
+            format!("{r}/base_edge_node_amd64_gpu:latest"),
+            format!("{r}/base_edge_node_amd64_gpu:sha-9fceb02"),
+            format!("{r}/base_edge_node_amd64_gpu:20250701"),
+            format!("{r}/base_edge_node_amd64_gpu:v2.1.0"),
+        ]
+    );
+    assert_eq!(gpu["labels"]["org.opencontainers.image.source"], "https://github.com/acme/edge-node");
+    assert_eq!(
+        gpu["labels"]["org.opencontainers.image.revision"],
+        "9fceb02d0ae598e95dc970b74767f19372d61af8"
+    );
+    assert_eq!(gpu["labels"]["org.opencontainers.image.version"], "2.1.0");
+    let tegra = &p["variants"][3];
+    assert_eq!(tegra["tags"][0], "arm64-py3.10-th2.8.0-tr10.3-dind");
+    assert_eq!(tegra["labels"]["io.jetdoc.tensorrt"], "10.3");
+    assert_eq!(tegra["jetson"]["l4t_from"], "matrix");
+    let indexes: Vec<&str> =
+        p["indexes"].as_array().unwrap().iter().map(|i| i["image"].as_str().unwrap()).collect();
+    assert_eq!(
+        indexes,
+        [
+            format!("{r}/base_edge_node_cpu:latest"),
+            format!("{r}/base_edge_node_cpu:sha-9fceb02"),
+            format!("{r}/base_edge_node_cpu:20250701"),
+            format!("{r}/base_edge_node_cpu:v2.1.0"),
+        ]
+    );
+    // `images` is every reference: each variant's own, then the indexes.
+    let all = strings(&p["images"]);
+    assert_eq!(all.len(), 26);
+    assert!(all.contains(&format!("{r}/base_edge_node_cpu:arm64-py3.13-th2.8.0-dind")));
+    assert!(all.iter().all(|i| i.starts_with(r)));
+}
+
+/// The Jetson variant follows the L4T of `--root` (a JetPack 6.0 device: CUDA 12.2, TensorRT 8.6),
+/// and `--l4t` wins over it.
+#[test]
+fn the_jetson_variant_is_resolved_for_the_detected_or_chosen_l4t() {
+    let root = support::fixtures_dir().join("sysroots/orin-nano-r36.3.0");
+    let plan = |extra: &[&str]| {
+        let o = support::run(
+            jetdoc()
+                .args([
+                    "image",
+                    "matrix",
+                    "edge-node",
+                    "--dry-run",
+                    "--format",
+                    "json",
+                    "--only",
+                    "base_edge_node_arm64_tegra",
+                ])
+                .args(extra),
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", support::stderr(&o));
+        json_of(&o)["variants"][0].clone()
+    };
+    let v = plan(&["--root", root.to_str().unwrap()]);
+    assert_eq!(v["jetson"]["l4t_from"], "detected");
+    assert_eq!(v["jetson"]["l4t"], "36.3.0");
+    assert_eq!(v["base"], "nvcr.io/nvidia/l4t-jetpack:r36.3.0");
+    assert_eq!(v["tags"][0], "arm64-py3.10-th2.8.0-tr8.6-dind");
+    assert_eq!(v["labels"]["io.jetdoc.cuda"], "12.2");
+    assert!(v["torch_index"].as_str().unwrap().contains("/jp6/cu122/"));
+    let v = plan(&["--root", root.to_str().unwrap(), "--l4t", "36.4.3"]);
+    assert_eq!(v["jetson"]["l4t_from"], "flag");
+    assert_eq!(
+        (v["jetson"]["jetpack"].as_str(), v["jetson"]["base_jetpack"].as_str()),
+        (Some("6.2"), Some("6.1"))
+    );
+    assert_eq!(v["tags"][0], "arm64-py3.10-th2.8.0-tr10.3-dind");
+}
+
+#[test]
+fn the_human_plan_names_every_variant_and_tag() {
+    let o =
+        support::run(jetdoc().args(["image", "matrix", "edge-node", "--dry-run", "--git-sha", "abcdef1234"]));
+    assert_eq!(o.status.code(), Some(0), "{}", support::stderr(&o));
+    let out = support::stdout(&o);
+    assert!(
+        out.starts_with("matrix edge-node (builtin:edge-node): 4 variants, 16 image references\n"),
+        "{out}"
+    );
+    for line in [
+        "base_edge_node_arm64_tegra  linux/arm64  tegra",
+        "  base    nvcr.io/nvidia/l4t-jetpack:r36.4.0 (L4T 36.4.0, JetPack 6.1, Ubuntu 22.04; for L4T 36.4.0 from the matrix file)",
+        "  tags    base_edge_node_amd64_gpu:amd64-py3.13-th2.8.0-dind",
+        "          base_edge_node_amd64_gpu:sha-abcdef1",
+        "  base_edge_node_cpu:latest  linux/amd64 (base_edge_node_amd64_cpu) + linux/arm64 (base_edge_node_arm64_cpu)",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+    assert!(out.contains("image indexes (made in the registry with --push)"), "{out}");
+}
+
+#[test]
+fn emitted_dockerfiles_are_complete_build_contexts() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = support::run(
+        jetdoc()
+            .args([
+                "image",
+                "matrix",
+                "edge-node",
+                "--dry-run",
+                "--format",
+                "json",
+                "--python-fallback",
+                "--emit-dockerfiles",
+            ])
+            .arg(dir.path()),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", support::stderr(&o));
+    let p = json_of(&o);
+    for v in p["variants"].as_array().unwrap() {
+        let name = v["name"].as_str().unwrap();
+        let ctx = dir.path().join(name);
+        assert_eq!(v["dockerfile"].as_str().unwrap(), ctx.join("Dockerfile").to_str().unwrap());
+        let dockerfile = std::fs::read_to_string(ctx.join("Dockerfile")).unwrap();
+        assert!(dockerfile.contains(&format!("FROM {}\n", v["base"].as_str().unwrap())), "{dockerfile}");
+        for f in [
+            "jetdoc/torch.txt",
+            "jetdoc/requirements.txt",
+            "jetdoc/constraints.txt",
+            "jetdoc/smoke.py",
+            "dind-entrypoint.sh",
+        ] {
+            assert!(ctx.join(f).is_file(), "{name}: {f} missing");
+        }
+        let entry = std::fs::read(ctx.join("dind-entrypoint.sh")).unwrap();
+        assert_eq!(entry, std::fs::read(repo_root().join(ENTRYPOINT)).unwrap());
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(ctx.join("dind-entrypoint.sh")).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+    }
+    // --python-fallback: Ubuntu 24.04's own Python for the generic variants; Jetson keeps its JetPack's.
+    assert_eq!(p["variants"][1]["tags"][0], "amd64-py3.12-th2.8.0-dind");
+    assert_eq!(p["variants"][3]["tags"][0], "arm64-py3.10-th2.8.0-tr10.3-dind");
+}
+
+#[test]
+fn a_bad_matrix_file_or_tag_is_refused_with_where_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.matrix.toml");
+    let text = std::fs::read_to_string(repo_root().join("profiles/edge-node.matrix.toml")).unwrap().replace(
+        "arch = \"arm64\"\nbase = \"arm64v8/ubuntu:24.04\"",
+        "arch = \"arm64\"\nbase = \"arm64v8/ubuntu:24.04 AS evil\"",
+    );
+    std::fs::write(&bad, &text).unwrap();
+    let line = text.lines().position(|l| l.contains("AS evil")).unwrap() + 1;
+    let o = support::run(jetdoc().args(["image", "matrix"]).arg(&bad).arg("--dry-run"));
+    assert_eq!(o.status.code(), Some(2));
+    let err = support::stderr(&o);
+    assert!(
+        err.contains(&format!("bad.matrix.toml:{line}:8: variant `base_edge_node_arm64_cpu`: base:")),
+        "{err}"
+    );
+
+    let o = support::run(jetdoc().args([
+        "image",
+        "matrix",
+        "edge-node",
+        "--dry-run",
+        "--version",
+        "v1.0.0+build.7",
+    ]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(support::stderr(&o).contains("`+` is not allowed"), "{}", support::stderr(&o));
+    let o = support::run(jetdoc().args([
+        "image",
+        "matrix",
+        "edge-node",
+        "--dry-run",
+        "--only",
+        "base_edge_node_riscv",
+    ]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        support::stderr(&o).contains("no variant named `base_edge_node_riscv`"),
+        "{}",
+        support::stderr(&o)
+    );
+    let o = support::run(jetdoc().args(["image", "matrix", "edge-node", "--dry-run", "--push", "team"]));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(support::stderr(&o).contains("Docker Hub namespace"), "{}", support::stderr(&o));
+}
+
+// ---- the DinD entrypoint ----------------------------------------------------------------------
+
+#[test]
+fn the_entrypoint_passes_shellcheck() {
+    let ok = which::which("shellcheck").is_ok();
+    if !support::require(ok, "shellcheck (Debian package shellcheck)") {
+        return;
+    }
+    let o = Command::new("shellcheck").args(["-s", "sh"]).arg(repo_root().join(ENTRYPOINT)).output().unwrap();
+    assert!(o.status.success(), "{}", support::stdout(&o));
+}
+
+/// Copies `binary` and the shared libraries `ldd` names for it into `root`, at their paths.
+fn copy_with_libs(binary: &Path, root: &Path, dest: &str) {
+    let target = root.join(dest.trim_start_matches('/'));
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::copy(binary, &target).unwrap();
+    let ldd = Command::new("ldd").arg(binary).output().unwrap();
+    for lib in String::from_utf8_lossy(&ldd.stdout).split_whitespace().filter(|w| w.starts_with('/')) {
+        let to = root.join(lib.trim_start_matches('/'));
+        if !to.exists() {
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(std::fs::canonicalize(lib).unwrap(), &to).unwrap();
+        }
+    }
+}
+
+fn write_exec(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A `FROM scratch` image with busybox, the host's openssl and the entrypoint; `extra` adds
+/// files to its context first.
+fn entrypoint_image(daemon: &TestDaemon, tag: &str, extra: impl FnOnce(&Path)) -> bool {
+    let ctx = daemon.dir.path().join(format!("ctx-{}", tag.replace([':', '/'], "-")));
+    if support::dockerd::busybox_context(&ctx.join("bin")).is_none() {
+        assert!(support::require(false, "busybox-static"));
+        return false;
+    }
+    let openssl = which::which("openssl");
+    if !support::require(openssl.is_ok(), "openssl") {
+        return false;
+    }
+    copy_with_libs(&openssl.unwrap(), &ctx, "/usr/bin/openssl");
+    // openssl reads its default configuration file on every `req`.
+    for conf in ["/usr/lib/ssl/openssl.cnf", "/etc/ssl/openssl.cnf"] {
+        if let Ok(c) = std::fs::canonicalize(conf) {
+            let to = ctx.join(conf.trim_start_matches('/'));
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(c, to).unwrap();
+        }
+    }
+    std::fs::copy(repo_root().join(ENTRYPOINT), ctx.join("dind-entrypoint.sh")).unwrap();
+    extra(&ctx);
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch\nCOPY . /\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+         RUN mkdir -p /tmp /var/run /var/lib /home/dev /usr/local/bin && chmod 1777 /tmp && chmod 755 /dind-entrypoint.sh \
+         && printf 'root:x:0:0:root:/root:/bin/sh\\ndev:x:1000:1000::/home/dev:/bin/sh\\nnosub:x:1001:1001::/tmp:/bin/sh\\n' > /etc/passwd \
+         && printf 'root:x:0:\\n' > /etc/group && chown 1000:1000 /home/dev\n\
+         ENV PATH=/usr/local/bin:/bin:/usr/bin:/sbin:/usr/sbin\n\
+         ENTRYPOINT [\"/dind-entrypoint.sh\"]\n",
+    )
+    .unwrap();
+    let out = Command::new("docker")
+        .env("DOCKER_HOST", daemon.host())
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "--network", "none", "-t", tag])
+        .arg(&ctx)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    true
+}
+
+fn docker_run(daemon: &TestDaemon, args: &[&str]) -> Output {
+    Command::new("docker")
+        .env("DOCKER_HOST", daemon.host())
+        .args(["run", "--rm", "--network", "none"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The entrypoint with a stand-in `dockerd` that records its arguments (and a `docker` that
+/// answers once it runs): no daemon is needed to check what the script starts and how.
+#[test]
+fn the_entrypoint_starts_dockerd_with_tls_rootless_or_not_at_all() {
+    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let standin = r#"#!/bin/sh
+# stand-in: records how it was started, answers until TERM
+[ -z "${STANDIN_FAIL:-}" ] || { echo "failed to mount overlay: operation not permitted" >&2; exit 1; }
+printf '%s\n' "$0" "$@" > /out/dockerd.args
+echo "${DOCKERD_ROOTLESS_ROOTLESSKIT_FLAGS:-}" > /out/rootlesskit.flags
+trap 'echo stopped > /out/dockerd.stopped; exit 0' TERM
+touch /tmp/dockerd.ready
+while :; do sleep 0.1; done
+"#;
+    let ok = entrypoint_image(&daemon, "jdmx-entry:1", |ctx| {
+        write_exec(&ctx.join("usr/local/bin/dockerd"), standin);
+        write_exec(&ctx.join("usr/local/bin/dockerd-rootless.sh"), standin);
+        write_exec(&ctx.join("usr/local/bin/rootlesskit"), "#!/bin/sh\nexit 0\n");
+        write_exec(&ctx.join("usr/local/bin/fuse-overlayfs"), "#!/bin/sh\nexit 0\n");
+        write_exec(&ctx.join("usr/local/bin/docker"), "#!/bin/sh\n[ -e /tmp/dockerd.ready ]\n");
+        std::fs::create_dir_all(ctx.join("etc")).unwrap();
+        std::fs::write(ctx.join("etc/subuid"), "dev:100000:65536\n").unwrap();
+    });
+    if !ok {
+        return;
+    }
+    let work = daemon.dir.path().join("entry-work");
+    let fresh = |name: &str| {
+        let d = work.join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+        d
+    };
+    let vol = |d: &Path, at: &str| format!("{}:{at}", d.display());
+    let args = |d: &Path| std::fs::read_to_string(d.join("dockerd.args")).unwrap_or_default();
+
+    // Without EE_DD the command is exec'd: it is PID 1 and no daemon starts.
+    let out = fresh("off");
+    let o = docker_run(&daemon, &["-v", &vol(&out, "/out"), "jdmx-entry:1", "sh", "-c", "echo pid=$$"]);
+    assert_eq!(
+        (o.status.code(), support::stdout(&o).as_str()),
+        (Some(0), "pid=1\n"),
+        "{}",
+        support::stderr(&o)
+    );
+    assert!(!out.join("dockerd.args").exists());
+
+    // EE_DD=true as root: certificates, dockerd with TLS on 2376 and the socket, the command's
+    // exit status, the daemon stopped afterwards.
+    let (out, certs) = (fresh("tls"), fresh("certs"));
+    let o = docker_run(
+        &daemon,
+        &[
+            "-e",
+            "EE_DD=true",
+            "-v",
+            &vol(&out, "/out"),
+            "-v",
+            &vol(&certs, "/certs"),
+            "jdmx-entry:1",
+            "sh",
+            "-c",
+            "echo host=$DOCKER_HOST; exit 3",
+        ],
+    );
+    let err = support::stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert_eq!(support::stdout(&o), "host=unix:///var/run/docker.sock\n");
+    assert_eq!(
+        args(&out),
+        "/usr/local/bin/dockerd\n--host=unix:///var/run/docker.sock\n--host=tcp://0.0.0.0:2376\n--tlsverify\n\
+         --tlscacert=/certs/server/ca.pem\n--tlscert=/certs/server/cert.pem\n--tlskey=/certs/server/key.pem\n"
+    );
+    assert_eq!(std::fs::read_to_string(out.join("dockerd.stopped")).unwrap(), "stopped\n");
+    for line in [
+        "generating a CA in /certs/ca",
+        "generating the server certificate",
+        "dockerd is up (unix:///var/run/docker.sock)",
+    ] {
+        assert!(err.contains(line), "{line}: {err}");
+    }
+    let verify = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(certs.join("ca/cert.pem"))
+        .arg(certs.join("server/cert.pem"))
+        .arg(certs.join("client/cert.pem"))
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", support::stdout(&verify));
+    let text = |p: &str| {
+        let o = Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(certs.join(p))
+            .output()
+            .unwrap();
+        support::stdout(&o)
+    };
+    let server = text("server/cert.pem");
+    assert!(
+        server.contains("DNS:docker, DNS:localhost") && server.contains("IP Address:127.0.0.1"),
+        "{server}"
+    );
+    assert!(server.contains("TLS Web Server Authentication"));
+    assert!(text("client/cert.pem").contains("TLS Web Client Authentication"));
+    let key_mode = std::fs::metadata(certs.join("server/key.pem")).unwrap().permissions();
+    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&key_mode) & 0o077, 0, "the server key is private");
+    // Certificates that exist are kept.
+    let before = std::fs::read(certs.join("server/cert.pem")).unwrap();
+    let o = docker_run(
+        &daemon,
+        &["-e", "EE_DD=true", "-v", &vol(&out, "/out"), "-v", &vol(&certs, "/certs"), "jdmx-entry:1", "true"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!support::stderr(&o).contains("generating"), "{}", support::stderr(&o));
+    assert_eq!(std::fs::read(certs.join("server/cert.pem")).unwrap(), before);
+
+    // DOCKER_TLS_CERTDIR empty: no TLS and no TCP listener at all.
+    let out = fresh("notls");
+    let o = docker_run(
+        &daemon,
+        &["-e", "EE_DD=true", "-e", "DOCKER_TLS_CERTDIR=", "-v", &vol(&out, "/out"), "jdmx-entry:1", "true"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", support::stderr(&o));
+    assert_eq!(args(&out), "/usr/local/bin/dockerd\n--host=unix:///var/run/docker.sock\n");
+
+    // A user with a subordinate id range: rootless, the TCP port published through rootlesskit,
+    // fuse-overlayfs when /dev/fuse is there.
+    let fuse = Path::new("/dev/fuse").exists();
+    let (out, certs) = (fresh("rootless"), fresh("certs-rootless"));
+    let mut run = vec!["-e", "EE_DD=true", "--user", "1000:1000", "-e", "HOME=/home/dev"];
+    if fuse {
+        run.extend(["--device", "/dev/fuse"]);
+    }
+    let (vo, vc) = (vol(&out, "/out"), vol(&certs, "/certs"));
+    run.extend(["-v", &vo, "-v", &vc, "jdmx-entry:1", "sh", "-c", "echo host=$DOCKER_HOST"]);
+    let o = docker_run(&daemon, &run);
+    assert_eq!(o.status.code(), Some(0), "{}", support::stderr(&o));
+    assert_eq!(support::stdout(&o), "host=unix:///tmp/docker-1000/docker.sock\n");
+    let a = args(&out);
+    assert!(a.starts_with("/usr/local/bin/dockerd-rootless.sh\n--host=unix:///tmp/docker-1000/docker.sock\n--host=tcp://0.0.0.0:2376\n--tlsverify\n"), "{a}");
+    assert_eq!(a.contains("--storage-driver=fuse-overlayfs"), fuse, "{a}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("rootlesskit.flags")).unwrap().trim(),
+        "-p 0.0.0.0:2376:2376/tcp"
+    );
+
+    // A user without one: refused, saying what is missing.
+    let o = docker_run(&daemon, &["-e", "EE_DD=true", "--user", "1001:1001", "jdmx-entry:1", "true"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        support::stderr(&o).contains("user nosub has no range in /etc/subuid"),
+        "{}",
+        support::stderr(&o)
+    );
+
+    // A daemon that cannot start: its log and the way out, not a hang.
+    let out = fresh("fail");
+    let o = docker_run(
+        &daemon,
+        &["-e", "EE_DD=true", "-e", "STANDIN_FAIL=1", "-v", &vol(&out, "/out"), "jdmx-entry:1", "true"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = support::stderr(&o);
+    assert!(err.contains("failed to mount overlay") && err.contains("--privileged"), "{err}");
+}
+
+const CAP_NAMES: [&str; 41] = [
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// Capabilities this process's bounding set lacks (jetdoc's tests may run inside a container
+/// that cannot grant `--privileged`).
+fn missing_caps() -> Vec<&'static str> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let bnd = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .and_then(|h| u64::from_str_radix(h.trim(), 16).ok())
+        .unwrap_or(u64::MAX);
+    CAP_NAMES.iter().enumerate().filter(|(i, _)| bnd & (1 << i) == 0).map(|(_, n)| *n).collect()
+}
+
+/// The entrypoint with a real dockerd (the host's engine binaries in a busybox image): the
+/// daemon answers on its socket, and on TCP only to a client holding the generated certificate.
+#[test]
+fn the_entrypoint_runs_a_real_dockerd_with_tls() {
+    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let bins = ["dockerd", "containerd", "containerd-shim-runc-v2", "runc", "docker", "docker-init"];
+    let found: Vec<_> = bins.iter().map(which::which).collect();
+    if !support::require(found.iter().all(|f| f.is_ok()), "the Docker engine binaries (docker.io)") {
+        return;
+    }
+    let ok = entrypoint_image(&daemon, "jdmx-entry-real:1", |ctx| {
+        for (b, path) in bins.iter().zip(&found) {
+            copy_with_libs(path.as_ref().unwrap(), ctx, &format!("/usr/local/bin/{b}"));
+        }
+    });
+    if !ok {
+        return;
+    }
+    let script = "docker version --format 'server {{.Server.Version}}' \
+        && docker --tlsverify -H tcp://127.0.0.1:2376 --tlscacert /certs/client/ca.pem --tlscert /certs/client/cert.pem \
+           --tlskey /certs/client/key.pem info --format 'tls client: ok' \
+        && { docker -H tcp://127.0.0.1:2376 version >/tmp/plain 2>&1; tail -n1 /tmp/plain; } \
+        && { docker --tlsverify -H tcp://127.0.0.1:2376 --tlscacert /certs/client/ca.pem version >/tmp/nocert 2>&1; \
+             grep -q 'tls: bad certificate' /tmp/nocert && echo 'no client certificate: refused'; }; exit 7";
+    let common = [
+        "-e",
+        "EE_DD=true",
+        "-e",
+        "EE_DD_ARGS=--iptables=false --bridge=none",
+        "jdmx-entry-real:1",
+        "sh",
+        "-c",
+        script,
+    ];
+    let mut o = docker_run(&daemon, &[&["--privileged"][..], &common].concat());
+    let mut how = "--privileged".to_string();
+    if !o.status.success() && support::stderr(&o).contains("apply caps") {
+        // This machine is itself a container without some capabilities: grant what it has.
+        let missing = missing_caps();
+        let mut args = vec![
+            "--cap-add",
+            "ALL",
+            "--security-opt",
+            "seccomp=unconfined",
+            "--security-opt",
+            "apparmor=unconfined",
+        ];
+        for c in &missing {
+            args.extend(["--cap-drop", c]);
+        }
+        how = format!("--cap-add ALL --cap-drop {} (this machine lacks them), unconfined", missing.join(","));
+        args.extend(common);
+        o = docker_run(&daemon, &args);
+    }
+    eprintln!("real dockerd in a container started with {how}");
+    let out = support::stdout(&o);
+    assert_eq!(o.status.code(), Some(7), "{out}\n{}", support::stderr(&o));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("server "), "{out}");
+    assert_eq!(lines[1], "tls client: ok");
+    assert!(lines[2].contains("Client sent an HTTP request to an HTTPS server"), "{out}");
+    assert_eq!(lines[3], "no client certificate: refused");
+}
