@@ -9,6 +9,7 @@
 //! - `generate`: the Dockerfile and build context of a variant, values safely quoted
 
 pub mod generate;
+pub mod index;
 pub mod plan;
 pub mod schema;
 pub mod tags;
