@@ -657,3 +657,459 @@ fn the_entrypoint_runs_a_real_dockerd_with_tls() {
     assert!(lines[2].contains("Client sent an HTTP request to an HTTPS server"), "{out}");
     assert_eq!(lines[3], "no client certificate: refused");
 }
+
+// ---- building the matrix on stand-in bases ----------------------------------------------------
+
+/// `apt-get` of the stand-in bases: records the call; installing `python3.N` (when the package
+/// is known to this "distribution") makes `/usr/bin/python3.N`.
+const STANDIN_APT_GET: &str = r#"#!/bin/sh
+echo "apt-get $*" >> /var/log/standin.log
+[ "$1" = install ] || exit 0
+for p in "$@"; do
+  case "$p" in
+    python3.[0-9] | python3.[0-9][0-9])
+      grep -qx "$p" /etc/standin/apt-known || { echo "E: Unable to locate package $p" >&2; exit 100; }
+      ln -sf /usr/lib/standin/python "/usr/bin/$p" ;;
+  esac
+done
+"#;
+const STANDIN_APT_CACHE: &str = r#"#!/bin/sh
+echo "apt-cache $*" >> /var/log/standin.log
+[ "$1" = show ] && grep -qx "$2" /etc/standin/apt-known
+"#;
+/// The deadsnakes PPA adds Python 3.13 to Ubuntu 24.04.
+const STANDIN_ADD_APT_REPOSITORY: &str = r#"#!/bin/sh
+echo "add-apt-repository $*" >> /var/log/standin.log
+case "$*" in *ppa:deadsnakes/ppa*) printf 'python3.13\npython3.13-venv\n' >> /etc/standin/apt-known ;; esac
+"#;
+/// `python3.N`, the venv's `python` and the smoke test's `python`, all in one.
+const STANDIN_PYTHON: &str = r#"#!/bin/sh
+me=$(basename "$0")
+if [ "$1" = -m ] && [ "$2" = venv ]; then
+  shift 2
+  site=no
+  if [ "$1" = --system-site-packages ]; then site=yes; shift; fi
+  mkdir -p "$1/bin" && ln -sf /usr/lib/standin/python "$1/bin/python"
+  echo "${me#python}" > "$1/standin-version"
+  echo "venv $1 python=${me#python} system-site-packages=$site" >> /var/log/standin.log
+  exit 0
+fi
+if [ "$1" = -m ] && [ "$2" = pip ]; then
+  shift 2
+  echo "pip $* PIP_CONSTRAINT=${PIP_CONSTRAINT:-}" >> /var/log/standin.log
+  while [ $# -gt 0 ]; do
+    if [ "$1" = -r ]; then sed 's/^/  requirement /' "$2" >> /var/log/standin.log; fi
+    shift
+  done
+  exit 0
+fi
+if [ -e /etc/standin/smoke-fails ]; then
+  echo "Traceback (most recent call last):" >&2
+  echo "ModuleNotFoundError: No module named 'torch'" >&2
+  exit 1
+fi
+echo "platform: Linux-stand-in $(uname -m)"
+echo "python: $(cat /opt/venv/standin-version 2>/dev/null)"
+echo "torch: $(sed -n 's/^torch==//p' /opt/jetdoc/torch.txt)"
+echo "transformers: 4.56.0 (stand-in)"
+echo "cuda: False None"
+"#;
+
+/// busybox for arm64 from Debian's busybox-static:arm64, extracted (cached under the target dir).
+fn arm64_busybox() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("jdmx-busybox-arm64");
+    let bin = dir.join("bin/busybox");
+    if bin.exists() {
+        return Some(bin);
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let dl = Command::new("apt-get")
+        .args(["download", "-q", "busybox-static:arm64"])
+        .current_dir(&dir)
+        .output()
+        .ok()?;
+    if !dl.status.success() {
+        eprintln!("apt-get download busybox-static:arm64: {}", support::stderr(&dl));
+        return None;
+    }
+    let deb = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))?;
+    let x = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&dir).status().ok()?;
+    (x.success() && bin.exists()).then_some(bin)
+}
+
+/// qemu-user-static registered with binfmt_misc's F flag: the kernel runs arm64 binaries in
+/// containers (the interpreter is opened at registration, so it works inside any mount namespace).
+fn arm64_emulation() -> bool {
+    std::fs::read_to_string("/proc/sys/fs/binfmt_misc/qemu-aarch64").is_ok_and(|s| {
+        s.starts_with("enabled") && s.lines().any(|l| l.starts_with("flags:") && l.contains('F'))
+    })
+}
+
+/// A `FROM scratch` busybox image standing for a large base: `apt-get`, `apt-cache`,
+/// `add-apt-repository` and `python` stand-ins that record what the generated Dockerfile asks
+/// of them. `apt_known` is what its "distribution" ships.
+fn standin_base(
+    daemon: &TestDaemon,
+    tag: &str,
+    platform: &str,
+    busybox: &Path,
+    apt_known: &[&str],
+    smoke_fails: bool,
+) {
+    let ctx = daemon.dir.path().join(format!("base-{}", tag.replace([':', '/'], "-")));
+    let root = ctx.join("rootfs");
+    for d in
+        ["bin", "usr/bin", "usr/lib/standin", "etc/standin", "var/log", "var/lib/apt/lists", "tmp", "opt"]
+    {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
+    write_exec(&root.join("usr/bin/apt-get"), STANDIN_APT_GET);
+    write_exec(&root.join("usr/bin/apt-cache"), STANDIN_APT_CACHE);
+    write_exec(&root.join("usr/bin/add-apt-repository"), STANDIN_ADD_APT_REPOSITORY);
+    write_exec(&root.join("usr/lib/standin/python"), STANDIN_PYTHON);
+    std::fs::write(
+        root.join("etc/standin/apt-known"),
+        apt_known.iter().map(|p| format!("{p}\n")).collect::<String>(),
+    )
+    .unwrap();
+    if smoke_fails {
+        std::fs::write(root.join("etc/standin/smoke-fails"), "").unwrap();
+    }
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch\nCOPY rootfs/ /\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+         ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCMD [\"/bin/sh\"]\n",
+    )
+    .unwrap();
+    let out = Command::new("docker")
+        .env("DOCKER_HOST", daemon.host())
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "--network", "none", "--platform", platform, "-t", tag])
+        .arg(&ctx)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "stand-in {tag}: {}", support::stderr(&out));
+}
+
+/// The stand-ins for the built-in matrix's bases, under their real names. `None` when this
+/// machine cannot run arm64 images (outside CI; CI must).
+fn standin_bases(daemon: &TestDaemon) -> Option<()> {
+    let amd64 = support::dockerd::busybox_context(&daemon.dir.path().join("bb-amd64"));
+    if !support::require(amd64.is_some(), "busybox-static") {
+        return None;
+    }
+    let emulation = arm64_emulation();
+    if !support::require(
+        emulation,
+        "qemu-user-static registered with binfmt_misc's F flag (update-binfmts --enable qemu-aarch64)",
+    ) {
+        return None;
+    }
+    let arm = arm64_busybox();
+    if !support::require(
+        arm.is_some(),
+        "busybox-static:arm64 (dpkg --add-architecture arm64; apt-get update)",
+    ) {
+        return None;
+    }
+    let (amd64, arm) = (amd64.unwrap().join("busybox"), arm.unwrap());
+    let noble = ["python3.12", "python3.12-venv"];
+    standin_base(daemon, "amd64/ubuntu:24.04", "linux/amd64", &amd64, &noble, false);
+    standin_base(daemon, "arm64v8/ubuntu:24.04", "linux/arm64", &arm, &noble, false);
+    standin_base(
+        daemon,
+        "nvcr.io/nvidia/l4t-jetpack:r36.4.0",
+        "linux/arm64",
+        &arm,
+        &["python3.10", "python3.10-venv"],
+        false,
+    );
+    Some(())
+}
+
+fn registry_get(
+    reg: &support::registry::TestRegistry,
+    path: &str,
+    accept: &str,
+) -> (reqwest::header::HeaderMap, Value) {
+    let r = reqwest::blocking::Client::new()
+        .get(format!("http://{}/v2/{path}", reg.addr))
+        .header("Accept", accept)
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "GET {path}: {}", r.status());
+    let headers = r.headers().clone();
+    (headers, r.json().unwrap())
+}
+
+fn registry_tags(reg: &support::registry::TestRegistry, repo: &str) -> Vec<String> {
+    let (_, v) = registry_get(reg, &format!("{repo}/tags/list"), "application/json");
+    let mut tags = strings(&v["tags"]);
+    tags.sort();
+    tags
+}
+
+const ANY_MANIFEST: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// The built-in matrix on stand-in bases: every variant builds (arm64 under qemu), gets exactly
+/// its templated tags and labels, passes its smoke test, and is pushed with the image index of
+/// the shared CPU name. Then a smoke-test failure with and without --keep-going.
+#[test]
+fn the_builtin_matrix_builds_smoke_tests_tags_and_pushes() {
+    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let Some(reg) = support::registry::TestRegistry::start() else { return };
+    if standin_bases(&daemon).is_none() {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let o = support::run(
+        jetdoc()
+            .env("DOCKER_HOST", daemon.host())
+            .args([
+                "image",
+                "matrix",
+                "edge-node",
+                "--push",
+                &reg.addr,
+                "--network",
+                "none",
+                "--format",
+                "json",
+            ])
+            .args(["--git-sha", "0123456789abcdef0123", "--date", "2025-07-01", "--version", "v1.2.0"]),
+    );
+    let seconds = started.elapsed().as_secs_f64();
+    let err = support::stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}\n{}", support::stdout(&o));
+    let p = json_of(&o);
+    eprintln!("the matrix built, smoke-tested and pushed in {seconds:.1}s");
+    assert_eq!(p["dry_run"], false);
+    let r = &reg.addr;
+    let mut local_expected = Vec::new();
+    for v in p["variants"].as_array().unwrap() {
+        let name = v["name"].as_str().unwrap();
+        let res = &v["result"];
+        assert_eq!(res["status"], "built", "{name}: {res}");
+        // The smoke test ran in the image, under emulation for arm64.
+        let smoke = res["smoke"]["stdout"].as_str().unwrap();
+        let machine = if v["arch"] == "arm64" { "aarch64" } else { "x86_64" };
+        assert!(smoke.contains(&format!("platform: Linux-stand-in {machine}")), "{name}: {smoke}");
+        assert!(smoke.contains(&format!("python: {}", v["python"].as_str().unwrap())), "{name}: {smoke}");
+        assert!(smoke.contains("torch: 2.8.0\n"), "{name}: {smoke}");
+        assert_eq!(res["pushed"].as_array().unwrap().len(), v["images"].as_array().unwrap().len());
+        local_expected.extend(strings(&v["images"]));
+        // Labels: exactly the plan's, on the image.
+        let inspect: Value =
+            serde_json::from_str(&daemon.docker_ok(&["image", "inspect", v["images"][0].as_str().unwrap()]))
+                .unwrap();
+        let labels = &inspect[0]["Config"]["Labels"];
+        for (k, val) in v["labels"].as_object().unwrap() {
+            assert_eq!(&labels[k], val, "{name}: label {k}");
+        }
+        assert_eq!(inspect[0]["Architecture"], v["arch"], "{name}");
+    }
+    // Exactly the templated references, locally...
+    let listed = daemon.docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let local: Vec<String> = listed.lines().filter(|l| l.starts_with(r.as_str())).map(String::from).collect();
+    assert_eq!(sorted(local), sorted(local_expected));
+    // ...and in the registry.
+    let extra = ["latest", "sha-0123456", "20250701", "v1.2.0"];
+    let with = |first: &[&str]| sorted(first.iter().chain(&extra).map(|s| s.to_string()).collect());
+    assert_eq!(registry_tags(&reg, "base_edge_node_amd64_gpu"), with(&["amd64-py3.13-th2.8.0-dind"]));
+    assert_eq!(registry_tags(&reg, "base_edge_node_amd64_cpu"), with(&["amd64-py3.13-th2.8.0-dind"]));
+    assert_eq!(registry_tags(&reg, "base_edge_node_arm64_cpu"), with(&["arm64-py3.13-th2.8.0-dind"]));
+    assert_eq!(
+        registry_tags(&reg, "base_edge_node_arm64_tegra"),
+        with(&["arm64-py3.10-th2.8.0-tr10.3-dind"])
+    );
+    assert_eq!(
+        registry_tags(&reg, "base_edge_node_cpu"),
+        with(&["amd64-py3.13-th2.8.0-dind", "arm64-py3.13-th2.8.0-dind"])
+    );
+    // The shared tags are OCI indexes over the two per-architecture manifests.
+    let digest_of = |path: &str| {
+        let (h, _) = registry_get(&reg, path, ANY_MANIFEST);
+        h["docker-content-digest"].to_str().unwrap().to_string()
+    };
+    let amd = digest_of("base_edge_node_cpu/manifests/amd64-py3.13-th2.8.0-dind");
+    let arm = digest_of("base_edge_node_cpu/manifests/arm64-py3.13-th2.8.0-dind");
+    for tag in extra {
+        let (h, index) = registry_get(&reg, &format!("base_edge_node_cpu/manifests/{tag}"), ANY_MANIFEST);
+        assert_eq!(index["mediaType"], "application/vnd.oci.image.index.v1+json", "{tag}");
+        assert_eq!(h["content-type"], "application/vnd.oci.image.index.v1+json");
+        let m = index["manifests"].as_array().unwrap();
+        assert_eq!(m.len(), 2, "{index}");
+        assert_eq!(
+            (m[0]["digest"].as_str().unwrap(), &m[0]["platform"]["architecture"]),
+            (amd.as_str(), &Value::from("amd64"))
+        );
+        assert_eq!(
+            (m[1]["digest"].as_str().unwrap(), &m[1]["platform"]["architecture"]),
+            (arm.as_str(), &Value::from("arm64"))
+        );
+        assert_eq!(m[1]["platform"]["variant"], "v8");
+        assert_eq!(index["annotations"]["org.opencontainers.image.revision"], "0123456789abcdef0123");
+    }
+    // The arm64 manifest's config really is arm64.
+    let (_, manifest) = registry_get(&reg, &format!("base_edge_node_cpu/manifests/{arm}"), ANY_MANIFEST);
+    let (_, config) = registry_get(
+        &reg,
+        &format!("base_edge_node_cpu/blobs/{}", manifest["config"]["digest"].as_str().unwrap()),
+        "*/*",
+    );
+    assert_eq!(config["architecture"], "arm64");
+
+    // What the generated Dockerfiles asked of the "distribution", as its stand-ins recorded it.
+    let log = |image: &str| {
+        daemon.docker_ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--entrypoint",
+            "cat",
+            image,
+            "/var/log/standin.log",
+        ])
+    };
+    let noble = log(&format!("{r}/base_edge_node_amd64_cpu:latest"));
+    for line in [
+        "apt-cache show python3.13-venv",
+        "add-apt-repository -y ppa:deadsnakes/ppa",
+        "apt-get install -y --no-install-recommends python3.13 python3.13-venv",
+        "venv /opt/venv python=3.13 system-site-packages=no",
+        "pip install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu -r /opt/jetdoc/torch.txt PIP_CONSTRAINT=/opt/jetdoc/constraints.txt",
+        "  requirement torch==2.8.0",
+        "  requirement transformers>=4.56,<5",
+    ] {
+        assert!(noble.lines().any(|l| l == line), "missing {line:?} in\n{noble}");
+    }
+    assert!(noble.contains("docker.io fuse-overlayfs uidmap"), "{noble}");
+    let tegra = log(&format!("{r}/base_edge_node_arm64_tegra:latest"));
+    assert!(!tegra.contains("add-apt-repository"), "{tegra}");
+    for line in [
+        "venv /opt/venv python=3.10 system-site-packages=yes",
+        "pip install --no-cache-dir --index-url https://pypi.jetson-ai-lab.io/jp6/cu126/+simple/ -r /opt/jetdoc/torch.txt PIP_CONSTRAINT=/opt/jetdoc/constraints.txt",
+    ] {
+        assert!(tegra.lines().any(|l| l == line), "missing {line:?} in\n{tegra}");
+    }
+    assert!(tegra.contains("python3-libnvinfer"), "{tegra}");
+    let constraints = daemon.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "cat",
+        &format!("{r}/base_edge_node_arm64_tegra:latest"),
+        "/opt/jetdoc/constraints.txt",
+    ]);
+    assert_eq!(constraints, "torch==2.8.0\ntensorrt==10.3.*\n");
+
+    // A smoke test that fails: the variant is named, and with --keep-going the next one still builds.
+    let amd64 = daemon.dir.path().join("bb-amd64/busybox");
+    standin_base(
+        &daemon,
+        "jdmx/broken-ubuntu:24.04",
+        "linux/amd64",
+        &amd64,
+        &["python3.12", "python3.12-venv"],
+        true,
+    );
+    let run = |keep_going: bool| {
+        let mut c = jetdoc();
+        c.env("DOCKER_HOST", daemon.host()).args([
+            "image",
+            "matrix",
+            "edge-node",
+            "--only",
+            "base_edge_node_amd64_gpu",
+            "--only",
+            "base_edge_node_amd64_cpu",
+            "--base",
+            "base_edge_node_amd64_gpu=jdmx/broken-ubuntu:24.04",
+            "--network",
+            "none",
+            "--format",
+            "json",
+        ]);
+        if keep_going {
+            c.arg("--keep-going");
+        }
+        support::run(&mut c)
+    };
+    let o = run(true);
+    let err = support::stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("base_edge_node_amd64_gpu: smoke test failed"), "{err}");
+    assert!(err.contains("No module named 'torch'"), "{err}");
+    let p = json_of(&o);
+    assert_eq!(p["variants"][0]["result"]["status"], "failed");
+    assert_eq!(p["variants"][0]["result"]["stage"], "smoke");
+    assert_eq!(p["variants"][1]["result"]["status"], "built");
+    let o = run(false);
+    assert_eq!(o.status.code(), Some(1));
+    let p = json_of(&o);
+    assert_eq!(p["variants"][0]["result"]["status"], "failed");
+    assert_eq!(p["variants"][1]["result"]["status"], "skipped");
+    assert!(support::stderr(&o).contains("--keep-going"), "{}", support::stderr(&o));
+}
+
+/// Label and env values full of quotes, backslashes, `$(...)`, backquotes and `; RUN` reach the
+/// image byte for byte, and nothing in them runs.
+#[test]
+fn hostile_label_and_env_values_cannot_inject_into_the_dockerfile() {
+    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let Some(bb) = support::dockerd::busybox_context(&daemon.dir.path().join("bb-amd64")) else {
+        assert!(support::require(false, "busybox-static"));
+        return;
+    };
+    standin_base(
+        &daemon,
+        "amd64/ubuntu:24.04",
+        "linux/amd64",
+        &bb.join("busybox"),
+        &["python3.12", "python3.12-venv"],
+        false,
+    );
+    let evil = r#"x" \" '; RUN touch /pwned; echo $(touch /pwned) `touch /pwned` ${HOME} $HOME \"#;
+    let toml_value = evil.replace('\\', "\\\\").replace('"', "\\\"");
+    let text = std::fs::read_to_string(repo_root().join("profiles/edge-node.matrix.toml")).unwrap().replace(
+        "torch_index = \"https://download.pytorch.org/whl/cpu\"\n# Also published",
+        &format!(
+            "torch_index = \"https://download.pytorch.org/whl/cpu\"\nenv = {{ EVIL = \"{toml_value}\" }}\nlabels = {{ \"com.example.evil\" = \"{toml_value}\" }}\n# Also published"
+        ),
+    );
+    assert!(text.contains("com.example.evil"));
+    let file = daemon.dir.path().join("evil.matrix.toml");
+    std::fs::write(&file, text).unwrap();
+    let o =
+        support::run(jetdoc().env("DOCKER_HOST", daemon.host()).args(["image", "matrix"]).arg(&file).args([
+            "--only",
+            "base_edge_node_amd64_cpu",
+            "--python-fallback",
+            "--network",
+            "none",
+        ]));
+    assert_eq!(o.status.code(), Some(0), "{}", support::stderr(&o));
+    let image = "base_edge_node_amd64_cpu:latest";
+    let label =
+        daemon.docker_ok(&["image", "inspect", "-f", "{{index .Config.Labels \"com.example.evil\"}}", image]);
+    assert_eq!(label.trim_end_matches('\n'), evil);
+    let env =
+        daemon.docker_ok(&["run", "--rm", "--network", "none", "--entrypoint", "printenv", image, "EVIL"]);
+    assert_eq!(env.trim_end_matches('\n'), evil);
+    let o = daemon.docker(&["run", "--rm", "--network", "none", "--entrypoint", "ls", image, "/pwned"]);
+    assert!(!o.status.success(), "/pwned exists: something in a value ran");
+}
