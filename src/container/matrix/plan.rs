@@ -371,8 +371,11 @@ fn resolve_variant(
                     )))
                 }
             };
-            let cuda =
-                spec.cuda.as_ref().map(|c| c.get_ref().clone()).unwrap_or_else(|| major_minor(info.cuda()));
+            let cuda = spec
+                .cuda
+                .as_ref()
+                .map(|c| c.get_ref().clone())
+                .unwrap_or_else(|| crate::facts::cuda_version::major_minor(info.cuda()).to_string());
             if fam.tensorrt.is_none() {
                 warnings.push(format!(
                     "variant `{name}`: the tables give no TensorRT for JetPack {} (L4T {l4t}): no io.jetdoc.tensorrt label, no -tr tag",
@@ -514,10 +517,6 @@ fn resolve_variant(
         labels,
         smoke: m.file.smoke.command.get_ref().clone(),
     })
-}
-
-fn major_minor(v: &str) -> String {
-    v.split('.').take(2).collect::<Vec<_>>().join(".")
 }
 
 #[cfg(test)]

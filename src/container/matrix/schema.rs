@@ -6,9 +6,11 @@
 //! checked against their own grammar here, and quoted again by the generator: a value that
 //! passed here still cannot change the Dockerfile's structure.
 
+use regex::Regex;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use toml::Spanned;
 
 use super::tags::{self, Template};
@@ -498,8 +500,7 @@ pub fn check_url(s: &str) -> Result<(), String> {
 
 /// A Debian package name (Policy 5.6.1), optionally `:arch` and `=version`.
 pub fn check_apt(s: &str) -> Result<(), String> {
-    let re = regex_lite(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$");
-    if re.is_match(s) {
+    if APT.is_match(s) {
         Ok(())
     } else {
         Err(format!("`{s}` is not a Debian package name (lowercase letters, digits, `+`, `-`, `.`; optional :arch and =version)"))
@@ -518,8 +519,7 @@ pub fn check_pip(s: &str) -> Result<(), String> {
 }
 
 pub fn check_env_key(s: &str) -> Result<(), String> {
-    let re = regex_lite(r"^[A-Za-z_][A-Za-z0-9_]*$");
-    if re.is_match(s) {
+    if ENV_KEY.is_match(s) {
         Ok(())
     } else {
         Err(format!("`{s}` is not an environment variable name (letters, digits, `_`)"))
@@ -529,8 +529,7 @@ pub fn check_env_key(s: &str) -> Result<(), String> {
 /// Docker accepts almost any label key; jetdoc keeps to the reverse-DNS convention so that a key
 /// never needs quoting tricks, and leaves its own namespace to itself.
 pub fn check_label_key(s: &str) -> Result<(), String> {
-    let re = regex_lite(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$");
-    if !re.is_match(s) {
+    if !LABEL_KEY.is_match(s) {
         return Err(format!(
             "`{s}` is not a label key (letters, digits, `.`, `_`, `-`, e.g. com.example.team)"
         ));
@@ -541,9 +540,12 @@ pub fn check_label_key(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn regex_lite(re: &str) -> regex::Regex {
-    regex::Regex::new(re).expect("a valid built-in pattern")
-}
+static APT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?(=[A-Za-z0-9.+~:-]+)?$").expect("pattern")
+});
+static ENV_KEY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("pattern"));
+static LABEL_KEY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$").expect("pattern"));
 
 #[cfg(test)]
 mod tests {

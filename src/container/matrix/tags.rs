@@ -5,6 +5,19 @@
 
 use jiff::civil::Date;
 use jiff::Timestamp;
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// distribution/reference `path-component`.
+static COMPONENT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$").expect("pattern"));
+/// distribution/reference `domain` (a name or an IPv6 address in brackets, optional port).
+static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?$",
+    )
+    .expect("pattern")
+});
 
 /// A placeholder of the template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,9 +214,8 @@ pub fn check_repository(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 255 {
         return Err("a repository name has 1 to 255 characters".into());
     }
-    let component = regex::Regex::new(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$").expect("pattern");
     for c in name.split('/') {
-        if !component.is_match(c) {
+        if !COMPONENT.is_match(c) {
             return Err(format!(
                 "`{c}` is not a repository name component (lowercase letters and digits, separated by `.`, `_`, `__` or `-`)"
             ));
@@ -218,11 +230,7 @@ pub fn check_registry(s: &str) -> Result<(), String> {
         Some((h, p)) => (h, Some(p)),
         None => (s, None),
     };
-    let domain = regex::Regex::new(
-        r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$|^\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?$",
-    )
-    .expect("pattern");
-    if !domain.is_match(host) {
+    if !DOMAIN.is_match(host) {
         return Err(format!("`{host}` is not a registry host (name or address, optional :port)"));
     }
     // A bare word would be read by Docker as a Docker Hub namespace, not a registry.
