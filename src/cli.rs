@@ -33,7 +33,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "JETDOC_ROOT", value_name = "DIR")]
     pub root: Option<PathBuf>,
 
-    /// Output format: `human` for people, `json` for machines (to stdout; logs go to stderr).
+    /// Output format: `human` for people, `json` for machines (to stdout; logs go to stderr);
+    /// `jetdoc check` also speaks `prometheus` and `npd` (node-problem-detector).
     #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 
@@ -66,6 +67,10 @@ pub struct GlobalArgs {
 pub enum Format {
     Human,
     Json,
+    /// `jetdoc check` only: Prometheus text exposition format.
+    Prometheus,
+    /// `jetdoc check` only: one line of at most 80 bytes, exit 0 OK, 1 problem, 2 unknown.
+    Npd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -191,7 +196,14 @@ Examples:
 Exit codes:
   0  no check failed (with --strict: no warning either)
   1  at least one check failed (--strict: or warned)
-  2  jetdoc's own error";
+  2  jetdoc's own error
+
+Fleet (the README's Fleet section):
+  jetdoc check --format prometheus      the report as Prometheus metrics
+  jetdoc check -q --textfile DIR        also DIR/jetdoc.prom for node_exporter, written atomically
+  jetdoc check --only ID --format npd   a node-problem-detector plugin: one line of <= 80 bytes;
+                                        exit 0 pass/info/warn, 1 fail/error (--strict: or warn),
+                                        2 skip, or jetdoc's own error";
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -210,6 +222,11 @@ pub struct CheckArgs {
     /// Exit 1 on warnings too, not only on failures.
     #[arg(long)]
     pub strict: bool,
+
+    /// Also write the report as Prometheus metrics to DIR/jetdoc.prom (atomically), for
+    /// node_exporter's textfile collector; the exit code stays the check's.
+    #[arg(long, value_name = "DIR")]
+    pub textfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

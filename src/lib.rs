@@ -35,6 +35,14 @@ where
         }
     };
     checks::install_panic_hook();
+    if matches!(cli.global.format, cli::Format::Prometheus | cli::Format::Npd)
+        && !matches!(cli.command, cli::Command::Check(_))
+    {
+        eprintln!(
+            "error: --format prometheus and --format npd are for `jetdoc check`; use human or json here"
+        );
+        return 2;
+    }
     let result = match &cli.command {
         cli::Command::Check(a) => commands::check::run(&cli.global, a),
         cli::Command::Image(a) => match &a.command {

@@ -70,7 +70,7 @@ fn print(g: &GlobalArgs, human: &str, value: serde_json::Value) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match g.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?,
-        Format::Human => out.write_all(human.as_bytes())?,
+        Format::Human | Format::Prometheus | Format::Npd => out.write_all(human.as_bytes())?,
     }
     Ok(())
 }
@@ -328,7 +328,7 @@ fn run_wheels(g: &GlobalArgs, a: &FetchWheelsArgs) -> Result<ExitCode> {
                 "left_to_pip": left_out,
             }))?
         ),
-        Format::Human => {
+        Format::Human | Format::Prometheus | Format::Npd => {
             if failed.is_empty() {
                 println!("{} wheels in {}; lock file {}", pinned.len(), a.output.display(), lock.display());
                 if !left_out.is_empty() {

@@ -33,7 +33,7 @@ pub fn run(g: &GlobalArgs, args: &ImageSelectArgs) -> Result<ExitCode> {
     let selection = selection.context("choosing an image")?;
     let text = match g.format {
         Format::Json => serde_json::to_string_pretty(&selection)? + "\n",
-        Format::Human => {
+        Format::Human | Format::Prometheus | Format::Npd => {
             render(&selection, args.explain, use_color(g.color, console::Term::stdout().is_term()))
         }
     };

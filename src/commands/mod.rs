@@ -8,6 +8,7 @@ pub mod image_build;
 pub mod image_matrix;
 pub mod image_select;
 pub mod reporters;
+pub mod textfile;
 
 use anyhow::{anyhow, Context as _, Result};
 

@@ -3,6 +3,8 @@
 
 pub mod human;
 pub mod json;
+pub mod npd;
+pub mod prometheus;
 
 use serde::Serialize;
 use std::collections::BTreeMap;
