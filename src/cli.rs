@@ -151,7 +151,8 @@ Examples:
   sudo jetdoc fix --undo                restore what the last fix changed (or --undo ID)
 
 Every changed file is backed up to /var/lib/jetdoc/backups/<id>/ and journaled in
-/var/lib/jetdoc/journal.jsonl. Running a fix again when nothing is wrong changes nothing.
+/var/lib/jetdoc/journal.jsonl before it is changed; one fix runs at a time (a second one waits
+for the lock on /var/lib/jetdoc/lock). Running a fix again when nothing is wrong changes nothing.
 
 Exit codes:
   0  applied, or nothing to do

@@ -2,7 +2,8 @@
 //!
 //! Layers, from the outside in: `cli` (clap definitions) and `commands` (terminal, exit codes);
 //! `checks` (one file per check) over `probes` (facts gathered through the `Host`) over `facts`
-//! (pure parsers); `knowledge` holds the data tables of `checks/*.toml`; `report` renders.
+//! (pure parsers); `knowledge` holds the data tables of `checks/*.toml`; `report` renders;
+//! `fixes` plan host changes and `steps`, the one executor, applies and undoes them.
 
 pub mod checks;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod knowledge;
 pub mod probes;
 pub mod provision;
 pub mod report;
+pub mod steps;
 
 use clap::Parser;
 

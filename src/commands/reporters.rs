@@ -12,7 +12,7 @@ use crate::fetch::{Finish, Reporter, Silent};
 
 use crate::container::build::BuildReporter;
 use crate::container::select::SelectReporter;
-use crate::fixes::apply;
+use crate::steps;
 
 /// Progress of `jetdoc image select`: a spinner per step, a bar over the layers of a pull.
 pub struct SelectProgress {
@@ -164,7 +164,7 @@ impl FixProgress {
     }
 }
 
-impl apply::Reporter for FixProgress {
+impl steps::Reporter for FixProgress {
     fn step(&self, what: &str) {
         match &self.bar {
             Some(b) => b.set_message(what.to_string()),

@@ -165,12 +165,15 @@ pub fn render(map: &Map<String, Value>, original: &[u8]) -> Vec<u8> {
     buf
 }
 
-/// The new file text for an edit from `current` (parsed from `original`) to `wanted`. When the
-/// edit only appends keys, they are inserted before the closing brace and every existing byte
-/// stays as it was (the user's layout, `["a"]` on one line, survives); otherwise the whole file is
-/// re-rendered with its indentation. Either way the result parses back to `wanted`.
+/// The new file text for an edit from `current` (parsed from `original`) to `wanted`. The edit
+/// goes through a concrete syntax tree of the file (jsonc-parser's CST) and touches only the
+/// members that change: every other byte stays as the user wrote it, numbers included
+/// (`12345678901234567890123` and `1E2` are not re-serialized as `1.2345678901234568e22` and
+/// `100.0`), and so do the indentation and the line endings (CRLF stays CRLF). A new member is
+/// appended to its object (which then spans several lines). The result must parse back to
+/// `wanted`; if it does not, the whole file is rendered anew with its indentation.
 pub fn render_edit(original: &[u8], current: &Map<String, Value>, wanted: &Map<String, Value>) -> Vec<u8> {
-    if let Some(text) = append_keys(original, current, wanted) {
+    if let Some(text) = edit_in_place(original, current, wanted) {
         if parse(text.as_bytes()).ok().as_ref() == Some(wanted) {
             return text.into_bytes();
         }
@@ -178,29 +181,58 @@ pub fn render_edit(original: &[u8], current: &Map<String, Value>, wanted: &Map<S
     render(wanted, original)
 }
 
-fn append_keys(original: &[u8], current: &Map<String, Value>, wanted: &Map<String, Value>) -> Option<String> {
+fn edit_in_place(
+    original: &[u8],
+    current: &Map<String, Value>,
+    wanted: &Map<String, Value>,
+) -> Option<String> {
+    use jsonc_parser::cst::CstRootNode;
     let text = std::str::from_utf8(original).ok()?;
-    let unchanged = current.iter().all(|(k, v)| wanted.get(k) == Some(v));
-    let kept_order = wanted.keys().take(current.len()).eq(current.keys());
-    if current.is_empty() || !unchanged || !kept_order {
-        return None;
+    let root = CstRootNode::parse(text, &jsonc_parser::ParseOptions::default()).ok()?;
+    edit_object(&root.object_value_or_set(), current, wanted)?;
+    let mut out = root.to_string();
+    if text.trim().is_empty() {
+        // An empty file becomes a new one: end it with a newline, as `render` does.
+        out = format!("{}\n", out.trim());
     }
-    let added: Map<String, Value> =
-        wanted.iter().skip(current.len()).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let close = text.rfind('}')?;
-    let (body, tail) = (text[..close].trim_end(), &text[close..]);
-    // Render the added members one level deep: pretty-print them as an object and drop the braces.
-    let rendered = String::from_utf8(render(&added, original)).ok()?;
-    let members = rendered.trim_end().strip_prefix('{')?.strip_suffix('}')?.trim_matches('\n');
-    let multiline = body.contains('\n');
-    let sep = if multiline { ",\n" } else { ", " };
-    let members = if multiline {
-        members.to_string()
-    } else {
-        members.lines().map(str::trim).collect::<Vec<_>>().join(" ")
-    };
-    let closing = if multiline { "\n" } else { " " };
-    Some(format!("{body}{sep}{members}{closing}{tail}"))
+    Some(out)
+}
+
+/// Makes `obj` (holding `current`) hold `wanted`: unchanged members are not touched, a changed
+/// object is edited member by member, any other changed value is replaced, new members appended.
+fn edit_object(
+    obj: &jsonc_parser::cst::CstObject,
+    current: &Map<String, Value>,
+    wanted: &Map<String, Value>,
+) -> Option<()> {
+    for key in current.keys().filter(|k| !wanted.contains_key(*k)) {
+        obj.get(key)?.remove();
+    }
+    for (key, value) in wanted {
+        match (current.get(key), value) {
+            (Some(old), new) if old == new => {}
+            (Some(Value::Object(old)), Value::Object(new)) => {
+                edit_object(&obj.get(key)?.object_value()?, old, new)?
+            }
+            (Some(_), new) => obj.get(key)?.set_value(cst_value(new)),
+            (None, new) => {
+                obj.append(key, cst_value(new));
+            }
+        }
+    }
+    Some(())
+}
+
+fn cst_value(v: &Value) -> jsonc_parser::cst::CstInputValue {
+    use jsonc_parser::cst::CstInputValue as In;
+    match v {
+        Value::Null => In::Null,
+        Value::Bool(b) => In::Bool(*b),
+        Value::Number(n) => In::Number(n.to_string()),
+        Value::String(s) => In::String(s.clone()),
+        Value::Array(a) => In::Array(a.iter().map(cst_value).collect()),
+        Value::Object(o) => In::Object(o.iter().map(|(k, v)| (k.clone(), cst_value(v))).collect()),
+    }
 }
 
 fn detect_indent(original: &[u8]) -> String {
@@ -311,20 +343,43 @@ mod tests {
         assert!(out.starts_with("{\n  \"data-root\": \"/ssd/docker\",\n  \"registry-mirrors\": [\"http://127.0.0.1:5000\"],\n  \"runtimes\": {\n    \"nvidia\": {"), "{out}");
         assert!(out.ends_with("  \"default-runtime\": \"nvidia\"\n}\n"), "{out}");
         assert_eq!(parse(out.as_bytes()).unwrap(), want);
-        // One-line files stay on one line.
+        // A one-line object gains its new members on lines of their own; its own bytes stay.
         let one = br#"{"data-root": "/ssd/docker"}"#;
         let cur = parse(one).unwrap();
         let want = with_nvidia_runtime(&cur, false).unwrap();
         let out = String::from_utf8(render_edit(one, &cur, &want)).unwrap();
         assert_eq!(
             out,
-            r#"{"data-root": "/ssd/docker", "runtimes": { "nvidia": { "path": "nvidia-container-runtime", "runtimeArgs": [] } } }"#
+            "{\n  \"data-root\": \"/ssd/docker\",\n  \"runtimes\": {\n    \"nvidia\": {\n      \"path\": \"nvidia-container-runtime\",\n      \"runtimeArgs\": []\n    }\n  }\n}"
         );
-        // A changed value re-renders the whole file.
-        let runc = br#"{"default-runtime": "runc"}"#;
+        // A changed value is replaced where it stands.
+        let runc = b"{\n  \"default-runtime\": \"runc\", \"debug\": true,\n  \"runtimes\": {\"nvidia\": {\"path\": \"nvidia-container-runtime\", \"runtimeArgs\": []}}\n}\n";
         let cur = parse(runc).unwrap();
         let want = with_nvidia_runtime(&cur, true).unwrap();
-        assert_eq!(parse(&render_edit(runc, &cur, &want)).unwrap(), want);
+        let out = String::from_utf8(render_edit(runc, &cur, &want)).unwrap();
+        assert_eq!(out, String::from_utf8_lossy(runc).replace("runc", "nvidia"));
+        assert_eq!(parse(out.as_bytes()).unwrap(), want);
+    }
+
+    #[test]
+    fn untouched_values_keep_their_bytes_and_line_endings() {
+        // Numbers serde_json would re-serialize differently, CRLF endings, a 4-space indent, an
+        // existing runtimes object with another runtime, and a default to change.
+        let src = "{\r\n    \"big\": 12345678901234567890123,\r\n    \"e\": 1E2,\r\n    \"neg\": -0.0,\r\n    \"runtimes\": {\"crun\": {\"path\": \"/usr/bin/crun\"}},\r\n    \"default-runtime\": \"crun\"\r\n}\r\n";
+        let cur = parse(src.as_bytes()).unwrap();
+        let want = with_nvidia_runtime(&cur, true).unwrap();
+        let out = String::from_utf8(render_edit(src.as_bytes(), &cur, &want)).unwrap();
+        for kept in [
+            "\"big\": 12345678901234567890123,\r\n",
+            "\"e\": 1E2,\r\n",
+            "\"neg\": -0.0,\r\n",
+            "\"crun\": {\"path\": \"/usr/bin/crun\"}",
+        ] {
+            assert!(out.contains(kept), "{kept:?} lost in {out:?}");
+        }
+        assert!(out.contains("\"default-runtime\": \"nvidia\"\r\n}\r\n"), "{out:?}");
+        assert!(!out.replace("\r\n", "").contains('\n'), "only CRLF line endings: {out:?}");
+        assert_eq!(parse(out.as_bytes()).unwrap(), want);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `jetdoc fix docker.group`: add the invoking user to the `docker` group (creating the group
 //! when Docker's packages did not).
 
-use super::{Cmd, FixDef, Options, Plan, Refusal, Step};
+use super::{Cmd, FixDef, Options, Plan, Refusal};
 use crate::checks::docker_group::{group_members, invoking_user};
 use crate::context::Context;
+use crate::steps::RunCommand;
 
 pub static FIX: FixDef = FixDef {
     id: "docker.group",
@@ -29,16 +30,17 @@ fn plan(ctx: &Context, _opts: &Options) -> Result<Plan, Refusal> {
         .map_err(|a| Refusal { message: format!("/etc/group: {}", a.reason) })?;
     let members = group_members(&text, "docker");
     if members.is_none() {
-        plan.steps.push(Step::Run {
-            cmd: Cmd::new(&["groupadd", "docker"]),
-            why: "there is no docker group".into(),
-        });
+        plan.push(RunCommand::new(Cmd::new(&["groupadd", "docker"]), "there is no docker group"));
     }
     if !members.unwrap_or_default().contains(&user) {
-        plan.steps.push(Step::Run {
-            cmd: Cmd::new(&["usermod", "-aG", "docker", &user]),
-            why: format!("{user} may then use Docker without sudo"),
-        });
+        // The user was not in the group, so removing them again is the exact inverse.
+        plan.push(
+            RunCommand::new(
+                Cmd::new(&["usermod", "-aG", "docker", &user]),
+                format!("{user} may then use Docker without sudo"),
+            )
+            .undoing(Cmd::new(&["gpasswd", "-d", &user, "docker"])),
+        );
         plan.notes
             .push(format!("{user} must log out and in (or run `newgrp docker`) for the group to apply"));
     }

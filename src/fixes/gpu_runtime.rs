@@ -1,12 +1,13 @@
 //! `jetdoc fix --gpu-runtime`: install the toolkit when it is missing, register the nvidia
 //! runtime in daemon.json (and make it the default on Jetson), validate, restart Docker, verify.
 
-use super::{docker_restart_cmd, Cmd, FileChange, FixDef, Options, Plan, Refusal, Step};
+use super::{Cmd, FixDef, Options, Plan, Refusal};
 use crate::context::Context;
 use crate::facts::daemon_json::{self, NVIDIA};
 use crate::facts::docker_info::major_minor;
 use crate::probes::docker::DaemonState;
 use crate::probes::{DaemonConfig, Docker, Identity, Toolkit};
+use crate::steps::{RestartDocker, RunCommand, ValidateDaemonConfig, VerifyRuntime, WriteFile};
 
 pub static FIX: FixDef = FixDef {
     id: "gpu-runtime",
@@ -67,28 +68,29 @@ fn plan(ctx: &Context, opts: &Options) -> Result<Plan, Refusal> {
     })?;
     let original = cfg.bytes.clone().unwrap_or_default();
     let file_changes = cfg.parsed.is_err() || wanted != current || cfg.bytes.is_none();
+    // A foreign root (a mounted SD card): no command of this machine may judge or restart it.
+    let offline = ctx.host.runner_kind() == "offline";
     if file_changes {
         let what = if jetson {
             "register the nvidia runtime and make it the default"
         } else {
             "register the nvidia runtime"
         };
-        plan.steps.push(Step::Write(FileChange {
-            path: cfg.path.to_string(),
-            before: cfg.bytes.clone(),
-            after: if cfg.parsed.is_ok() {
-                daemon_json::render_edit(&original, &current, &wanted)
-            } else {
-                daemon_json::render(&wanted, b"")
-            },
-            why: what.to_string(),
-        }));
+        let after = if cfg.parsed.is_ok() {
+            daemon_json::render_edit(&original, &current, &wanted)
+        } else {
+            daemon_json::render(&wanted, b"")
+        };
+        plan.push(WriteFile::new(cfg.path, cfg.bytes.clone(), after, what));
         match docker.server_version().as_deref().and_then(major_minor) {
+            // This machine's dockerd would judge the file with its own version and plugins, and
+            // jetdoc runs no command against another root filesystem.
+            Some((major, _)) if major >= 23 && offline => plan.notes.push(format!(
+                "not validated: `dockerd --validate` cannot run for another root filesystem; Docker {} there checks the file when it starts",
+                docker.server_version().unwrap_or_default()
+            )),
             // `dockerd --validate` arrived in Docker 23.0 (moby PR #42393).
-            Some((major, _)) if major >= 23 => plan.steps.push(Step::Validate {
-                cmd: Cmd::new(&["dockerd", "--validate", "--config-file", cfg.path]),
-                file: cfg.path.to_string(),
-            }),
+            Some((major, _)) if major >= 23 => plan.push(ValidateDaemonConfig::new(cfg.path)),
             Some(_) => plan.notes.push(format!(
                 "Docker {} has no `dockerd --validate` (Docker 23+): the new file is checked by the restart instead",
                 docker.server_version().unwrap_or_default()
@@ -101,7 +103,6 @@ fn plan(ctx: &Context, opts: &Options) -> Result<Plan, Refusal> {
         DaemonState::Up(i) => !i.runtimes.contains_key(NVIDIA) || (jetson && i.default_runtime != NVIDIA),
         _ => false,
     };
-    let offline = ctx.host.runner_kind() == "offline";
     if file_changes || daemon_stale {
         if matches!(docker.daemon, DaemonState::NotInstalled) {
             plan.notes.push("Docker is not installed: the configuration takes effect once it is (`curl -fsSL https://get.docker.com | sh`)".into());
@@ -111,8 +112,8 @@ fn plan(ctx: &Context, opts: &Options) -> Result<Plan, Refusal> {
                     .into(),
             );
         } else {
-            plan.steps.push(Step::RestartDocker { cmd: docker_restart_cmd(&ctx.host) });
-            plan.steps.push(Step::VerifyRuntime { runtime: NVIDIA.into(), default: jetson });
+            plan.push(RestartDocker::for_host(&ctx.host));
+            plan.push(VerifyRuntime { runtime: NVIDIA.into(), default: jetson });
         }
     }
     Ok(plan)
@@ -122,28 +123,27 @@ fn install_toolkit(ctx: &Context, jetson: bool, plan: &mut Plan) {
     let why = "the NVIDIA container toolkit is not installed".to_string();
     if jetson {
         // JetPack's meta-package from the L4T apt repository pulls in the toolkit and CSVs.
-        plan.steps.push(Step::Run { cmd: Cmd::new(&["apt-get", "update"]), why: why.clone() });
-        plan.steps.push(Step::Run { cmd: Cmd::new(&["apt-get", "install", "-y", "nvidia-container"]), why });
+        plan.push(RunCommand::new(Cmd::new(&["apt-get", "update"]), why.clone()));
+        plan.push(RunCommand::new(Cmd::new(&["apt-get", "install", "-y", "nvidia-container"]), why));
         return;
     }
     // NVIDIA's install guide (With apt: Ubuntu, Debian): keyring, signed-by list, install.
-    plan.steps.push(Step::Run {
-        cmd: Cmd::new(&[
+    plan.push(RunCommand::new(
+        Cmd::new(&[
             "sh",
             "-c",
             &format!("curl -fsSL https://nvidia.github.io/libnvidia-container/gpgkey | gpg --dearmor --yes -o {KEYRING}"),
         ]),
-        why: "NVIDIA's repository signing key".into(),
-    });
+        "NVIDIA's repository signing key",
+    ));
     if !ctx.host.exists(X86_LIST) {
-        plan.steps.push(Step::Write(FileChange {
-            path: X86_LIST.into(),
-            before: None,
-            after: format!("deb [signed-by={KEYRING}] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /\n").into_bytes(),
-            why: "NVIDIA's container toolkit repository".into(),
-        }));
+        plan.push(WriteFile::new(
+            X86_LIST,
+            None,
+            format!("deb [signed-by={KEYRING}] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /\n").into_bytes(),
+            "NVIDIA's container toolkit repository",
+        ));
     }
-    plan.steps.push(Step::Run { cmd: Cmd::new(&["apt-get", "update"]), why: why.clone() });
-    plan.steps
-        .push(Step::Run { cmd: Cmd::new(&["apt-get", "install", "-y", "nvidia-container-toolkit"]), why });
+    plan.push(RunCommand::new(Cmd::new(&["apt-get", "update"]), why.clone()));
+    plan.push(RunCommand::new(Cmd::new(&["apt-get", "install", "-y", "nvidia-container-toolkit"]), why));
 }

@@ -1,9 +1,11 @@
-//! Fixes: each file here only *plans* (reads through the `Context`, returns the steps it would
-//! take, changes nothing). `apply` is the one module that writes to the host: it re-reads every
-//! file before writing, backs it up, writes atomically, journals the change for `--undo`, and
-//! rolls back when Docker does not come back.
+//! Fixes: each file here only *plans*: it reads through the `Context` and returns the steps it
+//! would take, changing nothing. The one executor of host changes (`crate::steps`) applies them.
+//!
+//! The orchestration lives here too, so that `jetdoc fix` and `jetdoc provision` run fixes the
+//! same way: [`select`] turns fix or check ids into fixes, [`plan`] plans them (a fix that refuses
+//! says why and the others still plan), and [`apply`] hands every plan with work to the executor.
+//! A caller shows the plans between the two (dry run, confirmation).
 
-pub mod apply;
 pub mod docker_group;
 pub mod gpu_runtime;
 pub mod iptables_raw;
@@ -11,92 +13,9 @@ pub mod iptables_raw;
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::host::Host;
+use crate::steps::{Executor, Outcome};
 
-/// One file to write: its path inside the root, the bytes seen when planning (`None`: it does
-/// not exist), and the new bytes.
-#[derive(Debug, Clone, Serialize)]
-pub struct FileChange {
-    pub path: String,
-    #[serde(skip)]
-    pub before: Option<Vec<u8>>,
-    #[serde(skip)]
-    pub after: Vec<u8>,
-    pub why: String,
-}
-
-/// A command line (program and arguments, never through a shell unless the program is `sh`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Cmd {
-    pub argv: Vec<String>,
-}
-
-impl Cmd {
-    pub fn new(argv: &[&str]) -> Cmd {
-        Cmd { argv: argv.iter().map(|s| s.to_string()).collect() }
-    }
-
-    /// Shell-quoted for display.
-    pub fn display(&self) -> String {
-        self.argv
-            .iter()
-            .map(|a| {
-                if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:+,@%".contains(c)) {
-                    a.clone()
-                } else {
-                    format!("'{}'", a.replace('\'', r"'\''"))
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-/// One step of a plan, executed in order by `apply`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Step {
-    /// Run a command; its failure stops the plan (and rolls back what was written).
-    Run {
-        cmd: Cmd,
-        why: String,
-    },
-    Write(FileChange),
-    /// `dockerd --validate --config-file FILE`: the daemon's own opinion of the new file.
-    Validate {
-        cmd: Cmd,
-        file: String,
-    },
-    /// Restart Docker (the command depends on the init system, or `JETDOC_DOCKER_RESTART`).
-    RestartDocker {
-        cmd: Cmd,
-    },
-    /// After the restart, `docker info` must list this runtime (and have it as default).
-    VerifyRuntime {
-        runtime: String,
-        default: bool,
-    },
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Plan {
-    pub fix: &'static str,
-    pub steps: Vec<Step>,
-    /// Things the user should know (a validation that cannot run, log out to get a new group).
-    pub notes: Vec<String>,
-    /// Shown but never applied (`docker.iptables-raw`: the user picks one of two remedies).
-    pub plan_only: bool,
-}
-
-impl Plan {
-    pub fn new(fix: &'static str) -> Plan {
-        Plan { fix, steps: Vec::new(), notes: Vec::new(), plan_only: false }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-}
+pub use crate::steps::{Cmd, Plan};
 
 /// Why a fix will not plan: a file it must edit does not parse, or a precondition is missing.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -105,6 +24,7 @@ pub struct Refusal {
     pub message: String,
 }
 
+#[derive(Debug)]
 pub struct FixDef {
     pub id: &'static str,
     /// Check ids this fix repairs: `jetdoc fix <check id>` picks it.
@@ -128,17 +48,95 @@ pub fn find(id: &str) -> Option<&'static FixDef> {
     registry().into_iter().find(|f| f.id == id || f.repairs.contains(&id))
 }
 
-/// How Docker is restarted on this host: `JETDOC_DOCKER_RESTART` (a command line, run by `sh -c`;
-/// tests use it to restart their own daemon), else systemd, else SysV `service`.
-pub fn docker_restart_cmd(host: &Host) -> Cmd {
-    if let Some(line) = host.env("JETDOC_DOCKER_RESTART").filter(|l| !l.trim().is_empty()) {
-        return Cmd::new(&["sh", "-c", &line]);
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SelectError {
+    #[error("no fix for `{id}`; fixes and the check ids they repair: {known}")]
+    Unknown { id: String, known: String },
+    #[error("say what to fix: `jetdoc fix --gpu-runtime`, or fix/check ids such as `jetdoc fix docker.group` (see `jetdoc fix --help`)")]
+    Nothing,
+}
+
+/// The fixes for fix or check ids, each once, in the order asked.
+pub fn select<S: AsRef<str>>(ids: &[S]) -> Result<Vec<&'static FixDef>, SelectError> {
+    let mut defs: Vec<&'static FixDef> = Vec::new();
+    for id in ids {
+        let id = id.as_ref();
+        match find(id) {
+            Some(d) if !defs.iter().any(|x| x.id == d.id) => defs.push(d),
+            Some(_) => {}
+            None => {
+                let known: Vec<String> =
+                    registry().iter().map(|f| format!("{} ({})", f.id, f.repairs.join(", "))).collect();
+                return Err(SelectError::Unknown { id: id.to_string(), known: known.join("; ") });
+            }
+        }
     }
-    if host.is_dir("/run/systemd/system") {
-        Cmd::new(&["systemctl", "restart", "docker"])
-    } else {
-        Cmd::new(&["service", "docker", "restart"])
+    if defs.is_empty() {
+        return Err(SelectError::Nothing);
     }
+    Ok(defs)
+}
+
+/// A fix that refused to plan, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refused {
+    pub fix: &'static str,
+    pub message: String,
+}
+
+/// The plans of the selected fixes, and the fixes that refused.
+#[derive(Debug, Default)]
+pub struct Planned {
+    pub plans: Vec<Plan>,
+    pub refused: Vec<Refused>,
+}
+
+impl Planned {
+    /// The plans the executor would apply (not empty, not plan-only).
+    pub fn to_apply(&self) -> impl Iterator<Item = &Plan> {
+        self.plans.iter().filter(|p| !p.is_empty() && !p.plan_only)
+    }
+
+    /// The dry-run text of every plan.
+    pub fn render(&self) -> String {
+        self.plans.iter().map(Plan::render).collect()
+    }
+}
+
+/// Plans each fix against the context (read-only).
+pub fn plan(ctx: &Context, defs: &[&'static FixDef], opts: &Options) -> Planned {
+    let mut planned = Planned::default();
+    for d in defs {
+        match (d.plan)(ctx, opts) {
+            Ok(p) => planned.plans.push(p),
+            Err(r) => planned.refused.push(Refused { fix: d.id, message: r.message }),
+        }
+    }
+    planned
+}
+
+/// What applying the plans did: one outcome per plan with work, and whether anything failed
+/// (a refusal counts).
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub outcomes: Vec<Outcome>,
+    pub failed: bool,
+}
+
+/// Applies every plan with work, in order, through the executor. A plan that could not start
+/// (its file changed, the lock) becomes an outcome with its error; the next plans still run.
+pub fn apply(exec: &mut Executor<'_>, planned: &Planned) -> Applied {
+    let mut applied = Applied { failed: !planned.refused.is_empty(), ..Applied::default() };
+    for plan in planned.to_apply() {
+        let outcome = exec.apply(plan).unwrap_or_else(|e| Outcome {
+            plan: plan.name.clone(),
+            error: Some(e.to_string()),
+            ..Outcome::default()
+        });
+        applied.failed |= outcome.error.is_some();
+        applied.outcomes.push(outcome);
+    }
+    applied
 }
 
 #[cfg(test)]
@@ -160,8 +158,11 @@ mod tests {
     }
 
     #[test]
-    fn commands_are_quoted_for_display() {
-        assert_eq!(Cmd::new(&["sh", "-c", "kill -HUP 1"]).display(), "sh -c 'kill -HUP 1'");
-        assert_eq!(Cmd::new(&["usermod", "-aG", "docker", "nvidia"]).display(), "usermod -aG docker nvidia");
+    fn selection_dedups_and_names_the_known_fixes() {
+        let defs = select(&["gpu-runtime", "docker.default-runtime", "docker.group"]).unwrap();
+        assert_eq!(defs.iter().map(|d| d.id).collect::<Vec<_>>(), ["gpu-runtime", "docker.group"]);
+        let e = select(&["l4t.release"]).unwrap_err().to_string();
+        assert!(e.contains("no fix for `l4t.release`") && e.contains("gpu-runtime"), "{e}");
+        assert!(matches!(select::<&str>(&[]), Err(SelectError::Nothing)));
     }
 }

@@ -14,6 +14,8 @@ pub enum Reason {
     TooLarge(u64),
     SymlinkLoop,
     NotAFile,
+    /// A FIFO, socket or device node where a file was expected: never opened.
+    NotRegular(String),
     NotADirectory,
     /// The content is there but is not in the expected format.
     Malformed(String),
@@ -33,6 +35,7 @@ impl fmt::Display for Reason {
             }
             Reason::SymlinkLoop => write!(f, "symlink loop"),
             Reason::NotAFile => write!(f, "is a directory, not a file"),
+            Reason::NotRegular(kind) => write!(f, "is {kind}, not a regular file (not opened)"),
             Reason::NotADirectory => write!(f, "not a directory"),
             Reason::Malformed(e) => write!(f, "malformed: {e}"),
             Reason::NotApplicable(e) => write!(f, "{e}"),
@@ -83,9 +86,7 @@ impl fmt::Display for Absence {
 
 impl std::error::Error for Absence {}
 
-/// Whether jetdoc runs with effective uid 0. std has no geteuid; the owner of `/proc/self` is the
-/// effective uid of the reading process.
+/// Whether jetdoc runs with effective uid 0.
 pub fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    rustix::process::geteuid().is_root()
 }

@@ -7,6 +7,7 @@
 //! `/usr/local/cuda-12.6`, and following it naively would escape a fixture.
 
 mod absence;
+mod inroot;
 pub mod runner;
 mod space;
 
@@ -17,6 +18,7 @@ use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 pub use absence::{is_root, Absence, Reason};
+pub use inroot::{EntryKind, FileState, HostError, TEMP_PREFIX};
 pub use runner::{CmdOutput, CmdStatus, CommandRunner, FakeRunner, OfflineRunner, RealRunner};
 pub use space::Space;
 
@@ -122,6 +124,12 @@ impl Host {
     }
 
     fn resolve_inside(&self, path: &str) -> Found<String> {
+        self.resolve_inside_with(path, true)
+    }
+
+    /// `cached`: use (and fill) the cache of path components. Writes resolve uncached: the tree
+    /// may have changed since the probes ran.
+    fn resolve_inside_with(&self, path: &str, cached: bool) -> Found<String> {
         let mut done: Vec<String> = Vec::new();
         let mut todo: Vec<String> = components(path).into_iter().rev().collect();
         let mut hops = 0;
@@ -132,7 +140,7 @@ impl Host {
             }
             done.push(part);
             let key = done.join("/");
-            let Some(node) = self.node(&key) else {
+            let Some(node) = self.node(&key, cached) else {
                 // Missing: keep the rest verbatim; opening it will say "missing".
                 done.extend(todo.into_iter().rev());
                 break;
@@ -153,7 +161,16 @@ impl Host {
 
     /// One component under the root: `None` when missing, `Some(None)` for a plain file or
     /// directory, `Some(Some(target))` for a symlink.
-    fn node(&self, inside: &str) -> Option<Option<String>> {
+    fn node(&self, inside: &str, cached: bool) -> Option<Option<String>> {
+        if !cached {
+            let here = self.root.join(inside);
+            let meta = fs::symlink_metadata(&here).ok()?;
+            return Some(if meta.file_type().is_symlink() {
+                Some(fs::read_link(&here).ok()?.to_string_lossy().into_owned())
+            } else {
+                None
+            });
+        }
         if let Some(hit) = self.nodes.lock().ok().and_then(|n| n.get(inside).cloned()) {
             return Some(hit);
         }
@@ -170,14 +187,36 @@ impl Host {
         Some(node)
     }
 
-    /// Reads a whole file (at most `MAX_FILE_BYTES`).
-    pub fn read(&self, path: &str) -> Found<Vec<u8>> {
-        let real = self.resolve(path)?;
-        let file = fs::File::open(&real).map_err(|e| Absence::from_io(path, &e))?;
-        let meta = file.metadata().map_err(|e| Absence::from_io(path, &e))?;
-        if meta.is_dir() {
-            return Err(Absence::new(path, Reason::NotAFile));
+    /// Forgets the cached path components: after a change to the tree (a fix wrote files), the
+    /// next lookups see it as it is now.
+    pub fn forget_paths(&self) {
+        if let Ok(mut n) = self.nodes.lock() {
+            n.clear();
         }
+    }
+
+    /// Reads a whole file (at most `MAX_FILE_BYTES`). Only regular files are opened (procfs and
+    /// sysfs files are regular, with size 0): a FIFO would block the read forever and opening a
+    /// device node can have side effects, so anything else is `Reason::NotRegular`, found by
+    /// `stat` before any `open`. The open is non-blocking all the same, in case the file is
+    /// swapped between the two.
+    pub fn read(&self, path: &str) -> Found<Vec<u8>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let real = self.resolve(path)?;
+        let meta = fs::metadata(&real).map_err(|e| Absence::from_io(path, &e))?;
+        regular(path, &meta)?;
+        let mut flags = rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY;
+        if !self.live {
+            // The resolved path has no symlink left: one now is a swap, not the device's view.
+            flags |= rustix::fs::OFlags::NOFOLLOW;
+        }
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags.bits() as i32)
+            .open(&real)
+            .map_err(|e| Absence::from_io(path, &e))?;
+        let meta = file.metadata().map_err(|e| Absence::from_io(path, &e))?;
+        regular(path, &meta)?;
         let mut buf = Vec::new();
         file.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf).map_err(|e| Absence::from_io(path, &e))?;
         if buf.len() as u64 > MAX_FILE_BYTES {
@@ -241,6 +280,17 @@ impl Host {
             EnvSource::Process => std::env::var(key).ok(),
             EnvSource::Map(map) => map.get(key).cloned(),
         }
+    }
+}
+
+/// A directory is `NotAFile`; a FIFO, socket or device node `NotRegular`.
+fn regular(path: &str, meta: &fs::Metadata) -> Found<()> {
+    use std::os::unix::fs::MetadataExt;
+    let ft = rustix::fs::FileType::from_raw_mode(meta.mode());
+    match ft {
+        rustix::fs::FileType::RegularFile => Ok(()),
+        rustix::fs::FileType::Directory => Err(Absence::new(path, Reason::NotAFile)),
+        other => Err(Absence::new(path, Reason::NotRegular(inroot::kind_name(other).to_string()))),
     }
 }
 
@@ -311,6 +361,30 @@ mod tests {
         assert_eq!(host.read_text("/etc/empty").unwrap_err().reason, Reason::Empty);
         assert_eq!(host.read_text("/etc/nothing").unwrap_err().reason, Reason::Missing);
         assert_eq!(host.read_text("/etc").unwrap_err().reason, Reason::NotAFile);
+    }
+
+    #[test]
+    fn fifos_and_devices_are_reasons_not_hangs() {
+        let (d, host) = fixture();
+        let fifo = d.path().join("etc/fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let e = host.read_text("/etc/fifo").unwrap_err();
+        assert_eq!(e.reason, Reason::NotRegular("a FIFO (named pipe)".into()));
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        symlink("/dev/null", d.path().join("etc/null")).unwrap();
+        // Inside the root `/dev/null` is R/dev/null: missing. On a live host it is refused unopened.
+        assert_eq!(host.read("/etc/null").unwrap_err().reason, Reason::Missing);
+        assert_eq!(
+            Host::live().read("/dev/null").unwrap_err().reason,
+            Reason::NotRegular("a character device".into())
+        );
     }
 
     #[test]

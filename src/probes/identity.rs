@@ -68,7 +68,11 @@ impl Probe for Identity {
 
         let mut module = None;
         let mut carrier = None;
-        let mut soc = Fact::absent(DT_COMPATIBLE[0], Reason::Missing);
+        // Without a readable `compatible`, the SoC is absent for the same reason (a FIFO, no root).
+        let mut soc = match &compatible {
+            Fact::Absent(a) => Fact::Absent(a.clone()),
+            Fact::Known { .. } => Fact::absent(DT_COMPATIBLE[0], Reason::Missing),
+        };
         if let Fact::Known { value: c, source } = &compatible {
             // When the DT lists several SKUs (JP5 Orin Nano lists -0003 and -0005), the first one
             // the table knows is the best guess; the EEPROM would be the truth but needs root.
