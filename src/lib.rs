@@ -20,6 +20,7 @@ pub mod probes;
 pub mod provision;
 pub mod report;
 pub mod steps;
+pub mod units;
 
 use clap::Parser;
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use super::plan::VariantPlan;
 use super::schema::Matrix;
 use crate::container::budget::{self, Budget, Verdict};
-use crate::container::dockerfile::flatten_stages;
+use crate::container::dockerfile::flattened_tag;
 use crate::container::image_config::ImageInspect;
 
 /// Where the files the snippets read live in the image.
@@ -29,11 +29,14 @@ pub struct Generated {
     pub added_layers: usize,
     /// Known when the base was inspected.
     pub budget: Option<Budget>,
+    /// The base's flattened copy the Dockerfile starts from (`jetdoc-flattened:<id>`), when the
+    /// budget requires one: the caller makes it first, as `image build` does.
+    pub flattened_base: Option<String>,
 }
 
 /// The Dockerfile for a variant. With the base's inspect data the layer budget is applied as
-/// `image build` applies it (a base too deep is flattened first); without it (`--dry-run`) the
-/// budget is left to the build.
+/// `image build` applies it (a base too deep is built on from its flattened copy, which the
+/// caller makes); without it (`--dry-run`) the budget is left to the build.
 pub fn generate(m: &Matrix, v: &VariantPlan, base: Option<&ImageInspect>) -> Generated {
     let mut body = String::new();
     let mut layers = 0;
@@ -109,10 +112,17 @@ pub fn generate(m: &Matrix, v: &VariantPlan, base: Option<&ImageInspect>) -> Gen
         comment_text(&v.name),
         v.platform
     ));
+    let mut flattened_base = None;
     match (&budget, base) {
         (Some(b), Some(img)) if b.verdict == Verdict::Flatten => {
+            let tag = flattened_tag(img);
             out.push_str(&format!("# Layer budget: {}.\n", comment_text(&b.reason)));
-            out.push_str(&flatten_stages(&v.base, &img.config(), false));
+            out.push_str(&format!(
+                "# The base {} flattened to one layer first, its image config kept exactly:\n#   jetdoc image flatten {} -t {tag}\n",
+                v.base, v.base
+            ));
+            out.push_str(&format!("FROM {tag}\n"));
+            flattened_base = Some(tag);
         }
         (Some(b), _) => {
             out.push_str(&format!("# Layer budget: {}.\n", comment_text(&b.reason)));
@@ -139,7 +149,7 @@ pub fn generate(m: &Matrix, v: &VariantPlan, base: Option<&ImageInspect>) -> Gen
     if v.dind {
         files.push(("dind-entrypoint.sh".to_string(), m.dind_entrypoint.as_bytes().to_vec(), true));
     }
-    Generated { dockerfile: out, files, added_layers: layers, budget }
+    Generated { dockerfile: out, files, added_layers: layers, budget, flattened_base }
 }
 
 /// torch pinned for every pip call in the image (PIP_CONSTRAINT); on Jetson TensorRT too, which
