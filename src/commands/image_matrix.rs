@@ -283,6 +283,19 @@ fn build_one(
             Verdict::Warn | Verdict::Flatten => warn(g, &format!("{}: layer budget: {}", v.name, b.reason)),
         }
     }
+    // A base past the budget: its flattened copy first, exactly as `image build` makes it.
+    if generated.flattened_base.is_some() {
+        match super::image_build::flattened_base(g, docker, &v.base, &base) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return VariantResult::failed(
+                    "base",
+                    format!("flattening the base {} failed (above)", v.base),
+                )
+            }
+            Err(e) => return VariantResult::failed("base", format!("flattening the base {}: {e:#}", v.base)),
+        }
+    }
     let tmp = match tempfile::Builder::new().prefix("jetdoc-matrix-").tempdir() {
         Ok(t) => t,
         Err(e) => return VariantResult::failed("build", format!("cannot create a temporary directory: {e}")),

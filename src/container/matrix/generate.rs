@@ -367,6 +367,24 @@ mod tests {
         assert_eq!(c.1, b"torch==2.8.0\n");
     }
 
+    /// A base past the budget is built on from its flattened copy, as `image build` does.
+    #[test]
+    fn a_base_at_the_limit_is_built_on_from_its_flattened_copy() {
+        let (m, p) = plan();
+        let v = &p.variants[1];
+        let mut base = ImageInspect { id: "sha256:0123456789abcdef0123456789abcdef".into(), ..Default::default() };
+        base.root_fs.layers = (0..121).map(|i| format!("sha256:{i:064x}")).collect();
+        let g = generate(&m, v, Some(&base));
+        assert_eq!(g.flattened_base.as_deref(), Some("jetdoc-flattened:0123456789abcdef"));
+        assert!(g.dockerfile.contains("\nFROM jetdoc-flattened:0123456789abcdef\n"), "{}", g.dockerfile);
+        assert!(g.dockerfile.contains("121 base layers + 4 new = 125"), "{}", g.dockerfile);
+        base.root_fs.layers.truncate(20);
+        let g = generate(&m, v, Some(&base));
+        assert_eq!(g.flattened_base, None);
+        assert!(g.dockerfile.contains("\nFROM amd64/ubuntu:24.04\n"));
+        assert!(g.dockerfile.contains("20 base layers + 4 new = 24 of Docker's 125"));
+    }
+
     #[test]
     fn layers_of_a_snippet() {
         assert_eq!(count_layers("RUN a \\\n  RUN b\nCOPY x y\n# RUN c\nENV A=1\nadd a b"), 3);
