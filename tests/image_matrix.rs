@@ -1017,6 +1017,34 @@ fn the_builtin_matrix_builds_smoke_tests_tags_and_pushes() {
     ]);
     assert_eq!(constraints, "torch==2.8.0\ntensorrt==10.3.*\n");
 
+    // The human output: progress on stderr, one summary line per variant and index on stdout.
+    let o = support::run(
+        jetdoc()
+            .env("DOCKER_HOST", daemon.host())
+            .args([
+                "image",
+                "matrix",
+                "edge-node",
+                "--push",
+                &reg.addr,
+                "--network",
+                "none",
+                "--git-sha",
+                "0123456789abcdef0123",
+            ])
+            .args(["--only", "base_edge_node_amd64_cpu", "--only", "base_edge_node_arm64_cpu"]),
+    );
+    let out = support::stdout(&o);
+    eprintln!("{}{out}", support::stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", support::stderr(&o));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    assert!(lines[0].starts_with("built    base_edge_node_amd64_cpu     linux/amd64  "), "{out}");
+    assert!(lines[0].ends_with("smoke test passed, 4 tags pushed"), "{out}");
+    assert!(lines[1].starts_with("built    base_edge_node_arm64_cpu     linux/arm64  "), "{out}");
+    assert!(lines[2].starts_with(&format!("index    {r}/base_edge_node_cpu:latest  sha256:")), "{out}");
+    assert!(lines[3].starts_with(&format!("index    {r}/base_edge_node_cpu:sha-0123456  sha256:")), "{out}");
+
     // A smoke test that fails: the variant is named, and with --keep-going the next one still builds.
     let amd64 = daemon.dir.path().join("bb-amd64/busybox");
     standin_base(

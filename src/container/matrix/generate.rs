@@ -372,7 +372,8 @@ mod tests {
     fn a_base_at_the_limit_is_built_on_from_its_flattened_copy() {
         let (m, p) = plan();
         let v = &p.variants[1];
-        let mut base = ImageInspect { id: "sha256:0123456789abcdef0123456789abcdef".into(), ..Default::default() };
+        let mut base =
+            ImageInspect { id: "sha256:0123456789abcdef0123456789abcdef".into(), ..Default::default() };
         base.root_fs.layers = (0..121).map(|i| format!("sha256:{i:064x}")).collect();
         let g = generate(&m, v, Some(&base));
         assert_eq!(g.flattened_base.as_deref(), Some("jetdoc-flattened:0123456789abcdef"));
