@@ -348,7 +348,7 @@ pub struct ImageBuildArgs {
 
 const IMAGE_MATRIX_HELP: &str = "\
 Examples:
-  jetdoc image matrix edge-node --dry-run                  the variants and every tag (the built-in matrix)
+  jetdoc image matrix edge-node --dry-run                  the built-in matrix: variants and tags
   jetdoc image matrix edge-node --dry-run --format json    the plan a CI pipeline reads
   jetdoc image matrix ./my.matrix.toml --push registry.example.com/robots --keep-going
   jetdoc image matrix edge-node --only base_edge_node_arm64_tegra --l4t 36.4 --emit-dockerfiles out/

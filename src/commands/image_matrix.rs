@@ -125,6 +125,9 @@ struct VariantResult {
     smoke: Option<SmokeResult>,
     /// References pushed.
     pushed: Vec<String>,
+    /// With --emit-dockerfiles: the Dockerfile written (with the layer budget applied).
+    #[serde(skip)]
+    dockerfile: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -228,6 +231,7 @@ fn build_all(
         let mut out = plan_json(plan)?;
         out["dry_run"] = json!(false);
         for (v, r) in out["variants"].as_array_mut().into_iter().flatten().zip(&results) {
+            v["dockerfile"] = json!(r.dockerfile);
             v["result"] = serde_json::to_value(r)?;
         }
         for (i, r) in out["indexes"].as_array_mut().into_iter().flatten().zip(&index_results) {
@@ -303,9 +307,11 @@ fn build_one(
     if let Err(e) = generate::write_context(tmp.path(), &generated) {
         return VariantResult::failed("build", format!("cannot write the build context: {e}"));
     }
+    let mut dockerfile = None;
     if let Some(dir) = &a.emit_dockerfiles {
-        if let Err(e) = emit(g, dir, v, &generated) {
-            return VariantResult::failed("build", format!("{e:#}"));
+        match emit(g, dir, v, &generated) {
+            Ok(path) => dockerfile = Some(path),
+            Err(e) => return VariantResult::failed("build", format!("{e:#}")),
         }
     }
     let spec = BuildSpec {
@@ -330,8 +336,14 @@ fn build_one(
         }
     };
     let layers = docker.inspect_one(&id).map(|i| i.layer_count()).ok();
-    let mut result =
-        VariantResult { status: "built", id: Some(id.clone()), layers, budget, ..Default::default() };
+    let mut result = VariantResult {
+        status: "built",
+        id: Some(id.clone()),
+        layers,
+        budget,
+        dockerfile,
+        ..Default::default()
+    };
 
     // The smoke test, in the new image.
     let run = RunSpec {
