@@ -56,7 +56,7 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     let lock_sha256 = match &a.lock {
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("cannot read lock file {}", p.display()))?;
-            Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+            Some(crate::digest::sha256_hex(&bytes))
         }
         None => None,
     };
@@ -297,7 +297,7 @@ pub fn doctor(g: &GlobalArgs, a: &ImageDoctorArgs) -> Result<ExitCode> {
             out.push_str(&format!("        {h}\n"));
         }
     }
-    std::io::stdout().lock().write_all(out.as_bytes())?;
+    super::print_human(&out)?;
     Ok(report.exit_code())
 }
 

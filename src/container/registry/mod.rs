@@ -546,8 +546,7 @@ fn rate_limit(h: &HeaderMap) -> Option<RateLimit> {
 }
 
 fn sha256_digest(body: &[u8]) -> String {
-    use sha2::Digest;
-    format!("sha256:{}", hex::encode(sha2::Sha256::digest(body)))
+    format!("sha256:{}", crate::digest::sha256_hex(body))
 }
 
 fn http_error(url: &str, e: reqwest::Error) -> RegistryError {
