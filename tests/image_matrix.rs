@@ -373,6 +373,22 @@ fn docker_run(daemon: &TestDaemon, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `docker run -i`: `input` on the container's stdin.
+fn docker_run_stdin(daemon: &TestDaemon, args: &[&str], input: &str) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new("docker")
+        .env("DOCKER_HOST", daemon.host())
+        .args(["run", "--rm", "-i", "--network", "none"])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// The entrypoint with a stand-in `dockerd` that records its arguments (and a `docker` that
 /// answers once it runs): no daemon is needed to check what the script starts and how.
 fn the_entrypoint_starts_dockerd_with_tls_rootless_or_not_at_all() {
@@ -484,6 +500,32 @@ while :; do sleep 0.1; done
     assert_eq!(o.status.code(), Some(0));
     assert!(!support::stderr(&o).contains("generating"), "{}", support::stderr(&o));
     assert_eq!(std::fs::read(certs.join("server/cert.pem")).unwrap(), before);
+
+    // The command reads the container's stdin (`docker run -it IMAGE` gives a working shell),
+    // not the /dev/null a shell gives a command it runs in the background.
+    let out = fresh("stdin");
+    let o = docker_run_stdin(
+        &daemon,
+        &[
+            "-e",
+            "EE_DD=true",
+            "-e",
+            "DOCKER_TLS_CERTDIR=",
+            "-v",
+            &vol(&out, "/out"),
+            "jdmx-entry:1",
+            "sh",
+            "-c",
+            "read -r l; echo got=$l",
+        ],
+        "typed in\n",
+    );
+    assert_eq!(
+        (o.status.code(), support::stdout(&o).as_str()),
+        (Some(0), "got=typed in\n"),
+        "{}",
+        support::stderr(&o)
+    );
 
     // DOCKER_TLS_CERTDIR empty: no TLS and no TCP listener at all.
     let out = fresh("notls");

@@ -216,8 +216,12 @@ stop_daemon() {
   done
   kill -KILL "$daemon_pid" 2>/dev/null || true
 }
-"$@" &
+# A non-interactive shell gives a background command /dev/null as its stdin: the container's
+# stdin (`docker run -i`, an interactive shell) is handed to the command on fd 3 instead.
+exec 3<&0
+"$@" 0<&3 3<&- &
 app_pid=$!
+exec 3<&-
 trap 'kill -TERM "$app_pid" 2>/dev/null || true' TERM INT HUP
 while :; do
   set +e
