@@ -174,7 +174,7 @@ impl Matrix {
             return Matrix::parse(text, &format!("builtin:{name}"), None);
         }
         let path = Path::new(name_or_path);
-        let text = std::fs::read_to_string(path).map_err(|source| MatrixError::Read {
+        let text = read_regular(path).map_err(|source| MatrixError::Read {
             path: path.display().to_string(),
             source,
             builtin: BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
@@ -386,7 +386,7 @@ impl Matrix {
                     Some(dir) if rel.is_relative() => dir.join(rel),
                     _ => rel.to_path_buf(),
                 };
-                std::fs::read_to_string(&path).map_err(|e| {
+                read_regular(&path).map_err(|e| {
                     self.at(&s.entrypoint, format!("dind.entrypoint: cannot read {}: {e}", path.display()))
                 })?
             }
@@ -420,6 +420,57 @@ impl Matrix {
         }
         Ok(())
     }
+}
+
+/// A matrix file and the entrypoint it names are a few KiB; this bounds what a wrong path costs.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Reads a file the user named: a regular file of at most [`MAX_FILE_BYTES`], in UTF-8. Anything
+/// else is refused before it is read: a FIFO would block forever, `/dev/zero` never ends, and
+/// opening a device can have side effects. The open is non-blocking all the same, in case the
+/// path is swapped between the `stat` and the `open`.
+fn read_regular(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let not_regular = |ft: std::fs::FileType| {
+        let kind = if ft.is_dir() {
+            "a directory"
+        } else if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_char_device() {
+            "a character device"
+        } else if ft.is_block_device() {
+            "a block device"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            "not a file"
+        };
+        Error::new(ErrorKind::InvalidInput, format!("{kind}, not a regular file"))
+    };
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY).bits() as i32)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("larger than {} MiB: not a matrix file", MAX_FILE_BYTES >> 20),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::new(ErrorKind::InvalidData, format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))
+    })
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -632,6 +683,43 @@ mod tests {
         let text = minimal("name = \"v\"\narch = \"amd64\"\n").replace("<arch>-py<python>", "py<python>");
         let err = Matrix::parse(&text, "m.toml", None).unwrap_err().to_string();
         assert!(err.starts_with("m.toml:4:12:") && err.contains("must contain <arch>"), "{err}");
+    }
+
+    /// A path that is no matrix file is refused at once: no hang on a FIFO, no endless read of a
+    /// device, no huge allocation.
+    #[test]
+    fn only_a_small_regular_file_is_read() {
+        use rustix::fs::{FileType, Mode};
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("m.toml");
+        rustix::fs::mknodat(rustix::fs::CWD, &fifo, FileType::Fifo, Mode::from_raw_mode(0o600), 0).unwrap();
+        let big = dir.path().join("big.toml");
+        std::fs::write(&big, "#".repeat(MAX_FILE_BYTES as usize + 1)).unwrap();
+        let binary = dir.path().join("bin.toml");
+        std::fs::write(&binary, b"schema = 1\n\xff\xfe").unwrap();
+        let cases = [
+            (fifo.to_str().unwrap(), "a FIFO, not a regular file"),
+            ("/dev/zero", "a character device, not a regular file"),
+            (dir.path().to_str().unwrap(), "a directory, not a regular file"),
+            (big.to_str().unwrap(), "larger than 1 MiB"),
+            (binary.to_str().unwrap(), "not UTF-8 text (byte 11)"),
+        ];
+        for (path, why) in cases {
+            let err = Matrix::load(path).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("cannot read matrix file {path}: {why}")), "{err}");
+        }
+        // The DinD entrypoint a matrix file names is read the same way.
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/edge-node.matrix.toml"))
+                .unwrap()
+                .replace("entrypoint = \"builtin\"", "entrypoint = \"m.toml\"");
+        let file = dir.path().join("edge.matrix.toml");
+        std::fs::write(&file, text).unwrap();
+        let err = Matrix::load(file.to_str().unwrap()).unwrap_err().to_string();
+        assert!(
+            err.contains("dind.entrypoint: cannot read") && err.contains("a FIFO, not a regular file"),
+            "{err}"
+        );
     }
 
     #[test]
