@@ -376,6 +376,35 @@ fn resolve_variant(
                 .as_ref()
                 .map(|c| c.get_ref().clone())
                 .unwrap_or_else(|| crate::facts::cuda_version::major_minor(info.cuda()).to_string());
+            // The tables can come from /etc/jetdoc/checks.d or --checks-dir: their values go into
+            // the Dockerfile, the tags and the constraints file, so they meet the matrix file's
+            // grammars (a base goes into FROM as written, where no quoting can help).
+            let mut tables = vec!["checks/l4t.toml", "checks/wheel_indexes.toml"];
+            tables.extend(
+                k.sources
+                    .iter()
+                    .filter(|s| !crate::knowledge::BUILTIN.iter().any(|(n, _)| n == s))
+                    .map(String::as_str),
+            );
+            let table = |what: &str, value: &str, why: String| {
+                err(format!(
+                    "JetPack {} (L4T {l4t}): {what} `{value}` from the tables ({}): {why}",
+                    fam.jetpack,
+                    tables.join(", ")
+                ))
+            };
+            if from == "jetpack" {
+                super::tags::check_reference(&base).map_err(|why| table("base_image", &base, why))?;
+            }
+            if spec.python.is_none() {
+                super::schema::check_python(&python).map_err(|why| table("python", &python, why))?;
+            }
+            if spec.torch_index.is_none() {
+                super::schema::check_url(&index).map_err(|why| table("wheel index URL", &index, why))?;
+            }
+            if let Some(t) = &fam.tensorrt {
+                super::schema::check_major_minor(t).map_err(|why| table("tensorrt", t, why))?;
+            }
             if fam.tensorrt.is_none() {
                 warnings.push(format!(
                     "variant `{name}`: the tables give no TensorRT for JetPack {} (L4T {l4t}): no io.jetdoc.tensorrt label, no -tr tag",
@@ -695,6 +724,63 @@ mod tests {
             e.contains("claimed by base_edge_node_amd64_gpu and base_edge_node_amd64_cpu, both linux/amd64"),
             "{e}"
         );
+    }
+
+    /// Tables from checks.d or --checks-dir are input too: a value that would change the
+    /// Dockerfile (a base with a newline goes into FROM as written) is refused, naming the table.
+    #[test]
+    fn hostile_table_values_are_refused() {
+        let family = |field: &str, value: &str| {
+            let mut row = [
+                ("major", "36".to_string()),
+                ("from_minor", "4".to_string()),
+                ("jetpack", "\"6.1\"".to_string()),
+                ("ubuntu", "\"22.04\"".to_string()),
+                ("python", "\"3.10\"".to_string()),
+                ("cuda", "\"12.6\"".to_string()),
+                ("wheel_index", "\"jp6/cu126\"".to_string()),
+                ("base_image", "\"nvcr.io/nvidia/l4t-jetpack:r36.4.0\"".to_string()),
+                ("tensorrt", "\"10.3\"".to_string()),
+            ];
+            for (k, v) in row.iter_mut() {
+                if *k == field {
+                    *v = value.to_string();
+                }
+            }
+            let body: String = row.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+            format!("[[family]]\n{body}")
+        };
+        let cases = [
+            (family("base_image", r#""nvcr.io/nvidia/l4t-jetpack:r36.4.0\nRUN touch /pwned""#), "base_image"),
+            (family("python", r#""3.10\nRUN touch /pwned""#), "python"),
+            (family("tensorrt", r#""10.3\ntorch>=0""#), "tensorrt"),
+            (
+                "[[wheel_index]]\nname = \"jp6/cu126\"\nurls = [\"file:///etc/\"]\n".to_string(),
+                "wheel index URL",
+            ),
+        ];
+        let m = Matrix::load("edge-node").unwrap();
+        let bases = BTreeMap::new();
+        let meta = meta(MetaFlags::default());
+        let only = ["base_edge_node_arm64_tegra".to_string()];
+        let input = PlanInput {
+            only: &only,
+            l4t: None,
+            python_fallback: false,
+            registry: None,
+            bases: &bases,
+            meta: &meta,
+        };
+        for (table, what) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("zz-site.toml"), &table).unwrap();
+            let k = Knowledge::load(Some(dir.path())).unwrap();
+            let e = resolve(&m, &k, &input).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("L4T 36.4.0): {what} `")) && e.contains("zz-site.toml"),
+                "{table}\n=> {e}"
+            );
+        }
     }
 
     #[test]
