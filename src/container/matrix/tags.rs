@@ -342,11 +342,24 @@ impl BuildMeta {
             Some(v) => Some(parse_version(v)?),
             None => {
                 let github_tag = (env("GITHUB_REF_TYPE").as_deref() == Some("tag"))
-                    .then(|| env("GITHUB_REF_NAME"))
+                    .then(|| env("GITHUB_REF_NAME").map(|t| ("GITHUB_REF_NAME", t)))
                     .flatten();
-                github_tag
-                    .or_else(|| env("CI_COMMIT_TAG"))
-                    .and_then(|t| t.strip_prefix('v').and_then(|v| v.parse().ok()))
+                let tag = github_tag.or_else(|| env("CI_COMMIT_TAG").map(|t| ("CI_COMMIT_TAG", t)));
+                match tag {
+                    Some((var, t)) => match t.strip_prefix('v').and_then(|v| v.parse::<semver::Version>().ok()) {
+                        // A release tag whose build metadata no Docker tag can carry: said, not
+                        // left to fail later as a bad tag of some variant.
+                        Some(v) if !v.build.is_empty() => {
+                            return Err(format!(
+                                "{var} `{t}`: build metadata (`+{}`) cannot be in a Docker tag (`+` is not allowed); pass --version {}",
+                                v.build,
+                                t.split('+').next().unwrap_or_default()
+                            ))
+                        }
+                        v => v,
+                    },
+                    None => None,
+                }
             }
         };
         let source = match &flags.source {
@@ -495,6 +508,39 @@ mod tests {
         assert!(check_reference("ubuntu:+x").is_err());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any template text and any values (from a matrix file, the tables or the flags): no
+        /// panic, and whatever renders is a tag Docker accepts.
+        #[test]
+        fn hostile_templates_and_values_never_panic_nor_make_a_bad_tag(
+            template in "([<>\\[\\]a-z_.+/ -]|<arch>|<python>|<torch>|<tensorrt>|<cuda>|<variant>|\\PC){0,40}",
+            value in "\\PC{0,12}",
+            long in 0usize..140,
+        ) {
+            if let Ok(t) = Template::parse(&template) {
+                let big = "9".repeat(long);
+                for v in [
+                    TagValues { arch: "amd64", python: &value, torch: &big, tensorrt: Some(&value), cuda: None, variant: "v", dind: true },
+                    TagValues { arch: &value, python: "3.13", torch: "2.8.0", tensorrt: None, cuda: Some(&big), variant: &value, dind: false },
+                ] {
+                    if let Ok(tag) = t.render(&v) {
+                        // distribution/reference: [\w][\w.-]{0,127}
+                        let ok = tag.len() <= 128
+                            && tag.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+                            && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+                        proptest::prop_assert!(ok, "{}", tag);
+                    }
+                }
+            }
+            let _ = check_reference(&value);
+            let _ = check_registry(&template);
+            let _ = parse_version(&value);
+            let _ = parse_sha(&value);
+        }
+    }
+
     fn env_of<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
         move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
     }
@@ -540,6 +586,16 @@ mod tests {
         let m = BuildMeta::gather(&flags, env_of(&gh), now).unwrap();
         assert_eq!(m.extra_tags(), ["sha-feedfac", "20250630", "v2.0.0-rc.1"]);
         assert_eq!(m.created_rfc3339(), "2025-06-30T00:00:00Z");
+
+        // A release tag with build metadata: refused, naming the variable and the way out.
+        let tagged = [("GITHUB_REF_TYPE", "tag"), ("GITHUB_REF_NAME", "v1.4.0+jp6")];
+        let e = BuildMeta::gather(&MetaFlags::default(), env_of(&tagged), now).unwrap_err();
+        assert!(
+            e.starts_with("GITHUB_REF_NAME `v1.4.0+jp6`: build metadata") && e.ends_with("--version v1.4.0"),
+            "{e}"
+        );
+        let flags = MetaFlags { version: Some("1.4.0".into()), ..Default::default() };
+        assert_eq!(BuildMeta::gather(&flags, env_of(&tagged), now).unwrap().extra_tags(), ["v1.4.0"]);
 
         let bad = |f: MetaFlags| BuildMeta::gather(&f, env_of(&[]), now).unwrap_err();
         assert!(bad(MetaFlags { version: Some("v1.2.3+build.5".into()), ..Default::default() })
