@@ -499,8 +499,8 @@ pub struct ImageMatrixArgs {
     #[arg(long)]
     pub no_cache: bool,
 
-    /// Seconds a smoke test may run.
-    #[arg(long, default_value_t = 300, value_name = "SECS")]
+    /// Seconds a smoke test may run (1 to 86400).
+    #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub smoke_timeout: u64,
 }
 

@@ -291,6 +291,19 @@ fn a_bad_matrix_file_or_tag_is_refused_with_where_and_why() {
         "{}",
         support::stderr(&o)
     );
+    // A timeout past a day (u64::MAX seconds overflowed the deadline) or of zero is refused by name.
+    for secs in ["18446744073709551615", "0"] {
+        let o = support::run(jetdoc().args([
+            "image",
+            "matrix",
+            "edge-node",
+            "--dry-run",
+            "--smoke-timeout",
+            secs,
+        ]));
+        assert_eq!(o.status.code(), Some(2));
+        assert!(support::stderr(&o).contains("--smoke-timeout"), "{}", support::stderr(&o));
+    }
     let o = support::run(jetdoc().args(["image", "matrix", "edge-node", "--dry-run", "--push", "team"]));
     assert_eq!(o.status.code(), Some(2));
     assert!(support::stderr(&o).contains("Docker Hub namespace"), "{}", support::stderr(&o));

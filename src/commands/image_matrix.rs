@@ -351,7 +351,7 @@ fn build_one(
         command: v.smoke.clone(),
         network: a.network.clone(),
         remove: true,
-        timeout: Some(Duration::from_secs(a.smoke_timeout.max(1))),
+        timeout: Some(Duration::from_secs(a.smoke_timeout)),
         ..RunSpec::default()
     };
     match docker.run(&run) {
