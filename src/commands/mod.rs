@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod fix;
 pub mod help;
 pub mod image_build;
+pub mod image_matrix;
 pub mod image_select;
 pub mod profiles;
 pub mod provision;
