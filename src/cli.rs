@@ -94,6 +94,110 @@ pub enum Command {
     /// Container images: choose a compatible one, build from a profile within Docker's layer
     /// budget, flatten, diagnose.
     Image(ImageArgs),
+    /// First boot: a flashed robot provisions itself (a systemd unit that runs `jetdoc provision`
+    /// until it succeeds); install it into a root filesystem and read back how it went.
+    #[command(subcommand, name = "first-boot")]
+    FirstBoot(FirstBootCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FirstBootCommand {
+    /// Write the unit, its enablement link, the lock (or bundle) and the binary into a root.
+    #[command(after_help = FIRST_BOOT_INSTALL_HELP)]
+    Install(FirstBootInstallArgs),
+    /// Whether first boot is installed, ran, and how its attempts went.
+    #[command(after_help = FIRST_BOOT_STATUS_HELP)]
+    Status,
+    /// The unit's ExecStopPost: record the attempt systemd reports ($SERVICE_RESULT,
+    /// $EXIT_CODE, $EXIT_STATUS) and, after a success, write the completion marker.
+    #[command(hide = true)]
+    Record(FirstBootRecordArgs),
+    /// The unit's ExecStartPre: wait before the next attempt, longer after each failure.
+    #[command(hide = true)]
+    Backoff(FirstBootBackoffArgs),
+}
+
+const FIRST_BOOT_INSTALL_HELP: &str = "\
+Writes, through the same executor as `jetdoc fix` (journal, backups, undo):
+  PREFIX/bin/jetdoc                                        the binary (--binary, default: this one)
+  /etc/jetdoc/<lock file name>                             with --lock
+  /var/lib/jetdoc/bundles/<bundle file name>               with --bundle (no network needed)
+  /etc/systemd/system/jetdoc-provision.service             runs `jetdoc provision PROFILE --yes --locked ...`
+  /etc/systemd/system/multi-user.target.wants/jetdoc-provision.service   the link that enables it
+Nothing is run: the unit starts at the root's next boot. A second install of the same files
+changes nothing.
+
+Examples:
+  jetdoc first-boot install locomotion --root /mnt/sd --lock locomotion.lock --dry-run
+  sudo jetdoc first-boot install locomotion --root /mnt/sd --lock locomotion.lock --binary jetdoc-aarch64 --yes
+  sudo jetdoc first-boot install --root /mnt/sd --undo     take the last install back
+
+Exit codes:
+  0  installed, or nothing to do (with --dry-run: the plan)
+  1  not confirmed, or failed (rolled back); --undo: nothing to undo or refused
+  2  jetdoc's own error: bad arguments, a lock that does not parse, a binary for another architecture";
+
+#[derive(Debug, Args)]
+pub struct FirstBootInstallArgs {
+    /// The profile the robot provisions (a name of `jetdoc profiles list`).
+    #[arg(required_unless_present = "undo")]
+    pub profile: Option<String>,
+
+    /// The lock file to provision from (`jetdoc provision PROFILE --lock FILE` wrote it).
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
+    pub lock: Option<PathBuf>,
+
+    /// A bundle (`jetdoc bundle`): the robot provisions from it with no network.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+
+    /// The jetdoc binary to install [default: the one running], e.g. an aarch64 build for a
+    /// Jetson's SD card prepared on an x86 laptop.
+    #[arg(long, value_name = "FILE")]
+    pub binary: Option<PathBuf>,
+
+    /// Where the binary goes on the robot: PREFIX/bin/jetdoc.
+    #[arg(long, value_name = "DIR", default_value = "/usr/local")]
+    pub prefix: String,
+
+    /// Print the plan (and each file's diff) and change nothing.
+    #[arg(long, conflicts_with = "undo")]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Take back the last first-boot install (or journal entry ID).
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    pub undo: Option<String>,
+}
+
+const FIRST_BOOT_STATUS_HELP: &str = "\
+Examples:
+  jetdoc first-boot status                      on the robot
+  jetdoc first-boot status --root /mnt/sd       an SD card read back on a laptop
+  jetdoc first-boot status --format json
+
+Exit codes:
+  0  done, or installed and waiting for its first boot
+  1  not installed, attempts failed so far (the unit keeps trying), or a file the unit needs is missing
+  2  jetdoc's own error: a damaged state file";
+
+#[derive(Debug, Args)]
+pub struct FirstBootRecordArgs {
+    /// The profile the unit provisions.
+    pub profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FirstBootBackoffArgs {
+    /// The unit's RestartSec: the first wait, which systemd already waited.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub restart_sec: u64,
+    /// The longest wait between two attempts.
+    #[arg(long, default_value_t = 900, value_name = "SECS")]
+    pub max_sec: u64,
 }
 
 const IMAGE_SELECT_HELP: &str = "\

@@ -13,6 +13,7 @@ pub mod context;
 pub mod fact;
 pub mod facts;
 pub mod fetch;
+pub mod firstboot;
 pub mod fixes;
 pub mod host;
 pub mod knowledge;
@@ -55,6 +56,7 @@ where
         },
         cli::Command::Fix(a) => commands::fix::run(&cli.global, a),
         cli::Command::Fetch(f) => commands::fetch::run(&cli.global, f),
+        cli::Command::FirstBoot(c) => commands::first_boot::run(&cli.global, c),
     };
     match result {
         Ok(code) => code,

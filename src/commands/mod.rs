@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod fetch;
+pub mod first_boot;
 pub mod fix;
 pub mod image_build;
 pub mod image_select;
