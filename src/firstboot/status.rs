@@ -70,10 +70,10 @@ pub fn status(host: &Host) -> Result<Status, RecordError> {
     let record = record::read(host)?;
     let phase = if marker.is_some() {
         Phase::Done
-    } else if unit.is_none() {
-        Phase::NotInstalled
     } else if record.as_ref().is_some_and(|r| r.attempts > 0) {
         Phase::Retrying
+    } else if unit.is_none() {
+        Phase::NotInstalled
     } else {
         Phase::Pending
     };
