@@ -98,6 +98,30 @@ pub enum Command {
     /// until it succeeds); install it into a root filesystem and read back how it went.
     #[command(subcommand, name = "first-boot")]
     FirstBoot(FirstBootCommand),
+    /// Bundles for robots without network: check one (the whole file against its manifest).
+    #[command(after_help = BUNDLE_HELP)]
+    Bundle(BundleArgs),
+}
+
+const BUNDLE_HELP: &str = "\
+A bundle is one file (a tar, its manifest first) with everything a provision needs: the lock, the
+image (`docker save`, zstd-compressed), the ZED SDK installer, the wheels and their lock, each
+with its size and sha256 in the manifest. docs/first-boot.md#bundles describes the format.
+
+Examples:
+  jetdoc bundle --verify robot.bundle                every member against the manifest
+  jetdoc bundle --verify robot.bundle --format json  the manifest
+
+Exit codes:
+  0  the bundle is whole: every member is the manifest's
+  1  it is not: the member that differs (or is missing, or is not a plain file) is named
+  2  jetdoc's own error: bad arguments, the file cannot be opened";
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// Verify this bundle end to end (reads it once, writes nothing).
+    #[arg(long, value_name = "FILE")]
+    pub verify: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

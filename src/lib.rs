@@ -5,6 +5,7 @@
 //! (pure parsers); `knowledge` holds the data tables of `checks/*.toml`; `report` renders;
 //! `fixes` plan host changes and `steps`, the one executor, applies and undoes them.
 
+pub mod bundle;
 pub mod checks;
 pub mod cli;
 pub mod commands;
@@ -57,6 +58,7 @@ where
         cli::Command::Fix(a) => commands::fix::run(&cli.global, a),
         cli::Command::Fetch(f) => commands::fetch::run(&cli.global, f),
         cli::Command::FirstBoot(c) => commands::first_boot::run(&cli.global, c),
+        cli::Command::Bundle(a) => commands::bundle::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! The command layer: owns the terminal (colors, progress, exit codes) and turns `anyhow`
 //! errors into messages. Core modules never print.
 
+pub mod bundle;
 pub mod check;
 pub mod fetch;
 pub mod first_boot;
