@@ -427,3 +427,78 @@ fn record_and_backoff_as_the_unit_runs_them() {
     assert_eq!(state["profiles"]["locomotion"]["x"], 1, "provision's members kept");
     assert_eq!(state["first_boot"]["boots"], 1);
 }
+
+/// A small bundle of `profile` (lock and a wheel; no image), made with jetdoc's writer.
+fn small_bundle(dir: &Path, profile: &str) -> PathBuf {
+    use jetdoc::bundle::manifest::{Compression, Kind};
+    use jetdoc::bundle::write::{self, FilePart, Parts};
+    let wheel = dir.join("w-1.0-py3-none-any.whl");
+    std::fs::write(&wheel, b"PK wheel bytes").unwrap();
+    let out = dir.join("robot.bundle");
+    write::write(
+        &out,
+        Parts {
+            profile: profile.into(),
+            device: "L4T 36.4.3".into(),
+            lock: lock_text(profile).into_bytes(),
+            image: None,
+            files: vec![FilePart {
+                kind: Kind::Wheel,
+                path: wheel,
+                file_name: "w-1.0-py3-none-any.whl".into(),
+                sha256: None,
+            }],
+            compression: Compression::Zstd,
+            level: 3,
+        },
+        "2026-01-01T00:00:00Z",
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn first_boot_install_with_a_bundle_verifies_it_first_and_points_the_unit_at_it() {
+    let s = stage();
+    let bundle = small_bundle(s.tmp.path(), "locomotion");
+    let root = s.tmp.path().join("sd");
+    std::fs::create_dir(&root).unwrap();
+
+    // One byte changed: refused before anything is written, the member named.
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"PK wheel").unwrap();
+    bytes[at] ^= 1;
+    let bad = s.tmp.path().join("bad.bundle");
+    std::fs::write(&bad, &bytes).unwrap();
+    let out =
+        run(jetdoc_in(&root).args(["first-boot", "install", "locomotion", "--yes", "--bundle"]).arg(&bad));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("bundle member wheels/w-1.0-py3-none-any.whl was changed"),
+        "{}",
+        text(&out)
+    );
+    assert!(walk(&root).is_empty());
+    let out = run(jetdoc_in(&root)
+        .args(["first-boot", "install", "testing-arm", "--yes", "--bundle"])
+        .arg(&bundle));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is a bundle of profile `locomotion`, not `testing-arm`"),
+        "{}",
+        text(&out)
+    );
+
+    let out =
+        run(jetdoc_in(&root).args(["first-boot", "install", "locomotion", "--yes", "--bundle"]).arg(&bundle));
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(stdout(&out).contains("verified: every member matches its manifest"), "{}", text(&out));
+    let unit = std::fs::read_to_string(root.join(UNIT)).unwrap();
+    assert!(unit.contains("\nExecStart=/usr/local/bin/jetdoc provision locomotion --yes --bundle /var/lib/jetdoc/bundles/robot.bundle\n"), "{unit}");
+    assert_eq!(
+        std::fs::read(root.join("var/lib/jetdoc/bundles/robot.bundle")).unwrap(),
+        std::fs::read(&bundle).unwrap()
+    );
+    let st = run(jetdoc_in(&root).args(["first-boot", "status"]));
+    assert_eq!(st.status.code(), Some(0), "{}", text(&st));
+}

@@ -139,7 +139,23 @@ pub fn plan(host: &Host, req: &Request) -> Result<Plan, InstallError> {
             }
             Source::Lock(format!("{LOCK_DIR}/{name}"))
         }
-        (None, Some(bundle)) => Source::Bundle(format!("{BUNDLE_DIR}/{}", file_name(bundle)?)),
+        (None, Some(bundle)) => {
+            // A bundle damaged on its way to this machine is found now, not on the robot.
+            let manifest = crate::bundle::verify(bundle).map_err(|e| input(bundle, e.to_string()))?;
+            if manifest.profile != req.profile {
+                return Err(input(
+                    bundle,
+                    format!("is a bundle of profile `{}`, not `{}`", manifest.profile, req.profile),
+                ));
+            }
+            plan.notes.push(format!(
+                "{} verified: every member matches its manifest (profile {}, for {})",
+                bundle.display(),
+                manifest.profile,
+                manifest.device
+            ));
+            Source::Bundle(format!("{BUNDLE_DIR}/{}", file_name(bundle)?))
+        }
         (None, None) => Source::Profile,
         (Some(_), Some(_)) => {
             return Err(InstallError::Input {
