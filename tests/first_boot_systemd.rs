@@ -158,6 +158,7 @@ fn the_unit_retries_under_systemd_as_pid1_until_the_network_is_back_then_never_a
         .output()
         .unwrap();
     assert!(imported.status.success(), "{}", text(&imported));
+    let imported_at = t0.elapsed();
     let name = format!("jetdoc-fb-pid1-{}", std::process::id());
     docker.docker_ok(&[
         "create",
@@ -246,7 +247,8 @@ fn the_unit_retries_under_systemd_as_pid1_until_the_network_is_back_then_never_a
     assert_eq!(m.show("NRestarts"), "0");
     assert_eq!(m.state()["first_boot"]["attempts"].as_u64(), Some(attempts), "no attempt after the reboot");
     eprintln!(
-        "systemd as PID 1: prepared in {:.1} s, booted at {:.1} s, provisioned at {:.1} s after {attempts} attempts, rebooted and skipped at {:.1} s",
+        "systemd as PID 1: imported in {:.1} s, prepared in {:.1} s, booted at {:.1} s, provisioned at {:.1} s after {attempts} attempts, rebooted and skipped at {:.1} s",
+        imported_at.as_secs_f64(),
         prepared.as_secs_f64(),
         booted.as_secs_f64(),
         done.as_secs_f64(),
