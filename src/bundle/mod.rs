@@ -16,6 +16,7 @@
 
 pub mod manifest;
 pub mod read;
+pub mod unpack;
 pub mod write;
 
 use std::io::{self, Read, Write};
