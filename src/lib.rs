@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod container;
 pub mod context;
+pub mod digest;
 pub mod fact;
 pub mod facts;
 pub mod fetch;
@@ -22,6 +23,7 @@ pub mod probes;
 pub mod provision;
 pub mod report;
 pub mod steps;
+pub mod units;
 
 use clap::Parser;
 
