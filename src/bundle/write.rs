@@ -17,7 +17,7 @@ use super::manifest::{
     plain_file_name, Compression, Image, Kind, Manifest, Member, MANIFEST, MAX_NAME, SCHEMA,
 };
 use super::BundleError;
-use crate::steps::journal::HashingReader;
+use crate::digest::{HashingReader, HashingWriter};
 
 /// A file to put in the bundle.
 #[derive(Debug, Clone)]
@@ -46,25 +46,6 @@ pub struct Parts<'a> {
     pub compression: Compression,
     /// zstd level (1-19) or gzip level (0-9).
     pub level: i32,
-}
-
-/// Counts and hashes what is written through it.
-struct HashingWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    len: u64,
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// Removes a temp file unless it was kept.
@@ -117,8 +98,7 @@ pub fn write(out: &Path, parts: Parts<'_>, now: &str) -> Result<Manifest, Bundle
         let temp = dir.join(format!(".{name}.image.partial"));
         let file = File::create(&temp).map_err(io_err(&temp, "cannot create a temp file"))?;
         image_temp.0 = Some(temp.clone());
-        let mut sink =
-            HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hasher: Sha256::new(), len: 0 };
+        let mut sink = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
         let mut source = HashingReader::new(img.save);
         let copied = match parts.compression {
             Compression::Zstd => {
@@ -146,7 +126,7 @@ pub fn write(out: &Path, parts: Parts<'_>, now: &str) -> Result<Manifest, Bundle
             kind: Kind::Image,
             file_name: None,
             size: sink.len,
-            sha256: hex::encode(sink.hasher.clone().finalize()),
+            sha256: sink.hex(),
         });
         image = Some(Image {
             member,

@@ -5,7 +5,7 @@ use anyhow::Result;
 use super::ExitCode;
 use crate::bundle::{self, BundleError, Manifest};
 use crate::cli::{BundleArgs, Format, GlobalArgs};
-use crate::container::select::human_bytes;
+use crate::units::human_bytes;
 
 pub fn run(g: &GlobalArgs, a: &BundleArgs) -> Result<ExitCode> {
     match bundle::verify(&a.verify) {

@@ -343,15 +343,14 @@ impl Host {
 
     /// The SHA-256 (hex) of a regular file, read in a stream; `None` when it is missing.
     pub fn sha256_file(&self, path: &str) -> Result<Option<String>, HostError> {
-        use sha2::Digest;
-        let Some((mut file, _)) = self.open_file(path)? else { return Ok(None) };
-        let mut hasher = sha2::Sha256::new();
-        io::copy(&mut file, &mut hasher).map_err(|source| HostError::Io {
+        let Some((file, _)) = self.open_file(path)? else { return Ok(None) };
+        let mut hashing = crate::digest::HashingReader::new(file);
+        io::copy(&mut hashing, &mut io::sink()).map_err(|source| HostError::Io {
             path: self.shown(path),
             what: "cannot read",
             source,
         })?;
-        Ok(Some(hex::encode(hasher.finalize())))
+        Ok(Some(hashing.hex()))
     }
 
     /// `write_atomic` fed from a reader (a file too big to hold in memory): the same temp file,

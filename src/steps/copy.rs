@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::journal::{FileRecord, HashingReader};
+use super::journal::FileRecord;
 use super::{Step, StepCx, StepError, Undo};
+use crate::digest::HashingReader;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CopyFile {
@@ -90,7 +91,7 @@ impl Step for CopyFile {
             "copy {} to {} ({}, mode {:o}, sha256 {}; {})",
             self.source.display(),
             self.path,
-            crate::container::select::human_bytes(self.size),
+            crate::units::human_bytes(self.size),
             self.mode,
             &self.sha256[..12.min(self.sha256.len())],
             self.why

@@ -106,34 +106,6 @@ pub fn sha256(bytes: &[u8]) -> String {
     crate::digest::sha256_hex(bytes)
 }
 
-/// A reader that hashes what passes through it (a file streamed to its backup or its place).
-pub struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    /// Bytes read so far.
-    pub len: u64,
-}
-
-impl<R: std::io::Read> HashingReader<R> {
-    pub fn new(inner: R) -> HashingReader<R> {
-        HashingReader { inner, hasher: Sha256::new(), len: 0 }
-    }
-
-    /// The SHA-256 (hex) of what was read.
-    pub fn hex(&self) -> String {
-        hex::encode(self.hasher.clone().finalize())
-    }
-}
-
-impl<R: std::io::Read> std::io::Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
-        Ok(n)
-    }
-}
-
 /// A journal id: letters, digits, `-`, `_`, `.`, not starting with a dot.
 fn valid_id(id: &str) -> bool {
     !id.is_empty()

@@ -312,7 +312,7 @@ impl<'a> StepCx<'a> {
         let rel = journal::backup_rel(self.id, path).map_err(StepError::Failed)?;
         let backup = format!("{STATE_DIR}/{rel}");
         journal::inside_state_dir(host, &backup).map_err(StepError::Failed)?;
-        let mut hashing = journal::HashingReader::new(file);
+        let mut hashing = crate::digest::HashingReader::new(file);
         host.write_atomic_from(&backup, &mut hashing, meta.mode & 0o777, Some((meta.uid, meta.gid)))?;
         Ok(Some((rel, meta, hashing.hex())))
     }
