@@ -145,15 +145,16 @@ pub fn decompress(compression: Compression, input: &mut dyn Read, out: &mut dyn 
     }
 }
 
-/// Streams the image member through decompression into `sink`, checking both hashes; the end
-/// reaches `sink` only when everything matched. A tampered member is named as such (its
-/// compressed sha256), whatever the decompressor made of it first.
-pub fn image_into<W: Write>(
+/// Streams the image member through decompression into `sink` (`docker load`'s input), checking
+/// both hashes; the end reaches `sink` only when everything matched, so on `Err` the caller aborts
+/// a load that can never have completed. A tampered member is named as such (its compressed
+/// sha256), whatever the decompressor made of it first.
+pub fn image_into(
     manifest: &Manifest,
     member: &Member,
     input: &mut dyn Read,
-    sink: W,
-) -> Result<W, BundleError> {
+    sink: &mut dyn Write,
+) -> Result<(), BundleError> {
     let Some(image) = manifest.image.as_ref() else {
         return Err(BundleError::Image("the manifest describes no image".into()));
     };
@@ -167,7 +168,7 @@ pub fn image_into<W: Write>(
     }
     // The decompressor may stop at the end of its frame: the member's check needs its end too.
     io::copy(input, &mut io::sink()).map_err(|e| read::member_io(member, e))?;
-    out.finish()
+    out.finish().map(|_| ())
 }
 
 /// Verifies a bundle file end to end: the manifest, every member's bytes, the image's
@@ -180,7 +181,7 @@ pub fn verify(path: &Path) -> Result<Manifest, BundleError> {
         &mut |_| Ok(()),
         &mut |m, member, r| {
             if member.kind == Kind::Image {
-                image_into(m, member, r, io::sink())?;
+                image_into(m, member, r, &mut io::sink())?;
             }
             Ok(())
         },
@@ -205,4 +206,77 @@ pub fn open(path: &Path) -> Result<(std::fs::File, u64), BundleError> {
         return Err(BundleError::NotABundle(format!("{} is not a regular file", path.display())));
     }
     Ok((file, meta.len()))
+}
+
+/// Loads the image member into a Docker engine (`docker load`), checked as it streams: when a
+/// hash or the size is wrong the load is aborted before Docker has the end of the archive, so
+/// nothing is loaded. Returns the loaded image's ID, which must be the manifest's.
+pub fn load_image(
+    docker: &dyn crate::host::docker::Docker,
+    manifest: &Manifest,
+    member: &Member,
+    input: &mut dyn Read,
+) -> Result<String, BundleError> {
+    let Some(image) = manifest.image.as_ref() else {
+        return Err(BundleError::Image("the manifest describes no image".into()));
+    };
+    let mut sink = docker.load().map_err(|e| BundleError::Image(e.to_string()))?;
+    if let Err(e) = image_into(manifest, member, input, &mut sink) {
+        sink.abort();
+        return Err(e);
+    }
+    sink.finish().map_err(|e| BundleError::Image(format!("docker load: {e}")))?;
+    let loaded = docker.inspect_one(&image.tag).map_err(|e| BundleError::Image(e.to_string()))?;
+    if loaded.id != image.id {
+        return Err(BundleError::Image(format!(
+            "{} was loaded as {}, but the manifest names {}: the bundle was not made from this image",
+            image.tag, loaded.id, image.id
+        )));
+    }
+    Ok(loaded.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(data: &[u8]) -> manifest::Image {
+        manifest::Image {
+            member: "image.tar".into(),
+            id: format!("sha256:{}", "0".repeat(64)),
+            tag: "t:1".into(),
+            compression: Compression::None,
+            uncompressed_size: data.len() as u64,
+            uncompressed_sha256: crate::digest::sha256_hex(data),
+        }
+    }
+
+    #[test]
+    fn the_end_of_an_image_is_held_back_until_it_checks_out() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+        let mut sink = Vec::new();
+        let mut d = Decompressed::new(&mut sink, &image(&data));
+        for chunk in data.chunks(8192) {
+            d.write_all(chunk).unwrap();
+        }
+        d.finish().unwrap();
+        assert_eq!(sink, data);
+
+        // Another tar than the manifest names: the loader never gets the last 64 KiB.
+        let mut wrong = image(&data);
+        wrong.uncompressed_sha256 = "1".repeat(64);
+        let mut sink = Vec::new();
+        let mut d = Decompressed::new(&mut sink, &wrong);
+        d.write_all(&data).unwrap();
+        assert!(d.finish().is_err());
+        assert!(sink.len() <= data.len() - 65536, "{} of {} bytes passed", sink.len(), data.len());
+        assert_eq!(sink[..], data[..sink.len()]);
+
+        // More than the manifest says: cut off there.
+        let mut short = image(&data[..1000]);
+        short.uncompressed_sha256 = crate::digest::sha256_hex(&data[..1000]);
+        let mut d = Decompressed::new(Vec::new(), &short);
+        let e = d.write_all(&data[..2000]).unwrap_err();
+        assert!(e.to_string().contains("more than the 1000 bytes"), "{e}");
+    }
 }

@@ -216,7 +216,7 @@ mod tests {
         let cache = Cache::new(dir.path().join("cache"));
         let mut loaded = Vec::new();
         let mut load = |m: &Manifest, member: &Member, r: &mut dyn Read| {
-            loaded = crate::bundle::image_into(m, member, r, Vec::new())?;
+            crate::bundle::image_into(m, member, r, &mut loaded)?;
             Ok("sha256:loaded".to_string())
         };
         let u = unpack(&path, &cache, &mut |_| Ok(()), Some(&mut load)).unwrap();
