@@ -210,7 +210,8 @@ pub fn open(path: &Path) -> Result<(std::fs::File, u64), BundleError> {
 
 /// Loads the image member into a Docker engine (`docker load`), checked as it streams: when a
 /// hash or the size is wrong the load is aborted before Docker has the end of the archive, so
-/// nothing is loaded. Returns the loaded image's ID, which must be the manifest's.
+/// nothing is loaded. Returns the loaded image's ID, which must be the manifest's. The image is
+/// not tagged here: the provision tags it as the candidate its smoke tests run on.
 pub fn load_image(
     docker: &dyn crate::host::docker::Docker,
     manifest: &Manifest,
@@ -225,15 +226,16 @@ pub fn load_image(
         sink.abort();
         return Err(e);
     }
-    sink.finish().map_err(|e| BundleError::Image(format!("docker load: {e}")))?;
-    let loaded = docker.inspect_one(&image.tag).map_err(|e| BundleError::Image(e.to_string()))?;
-    if loaded.id != image.id {
+    let loaded = sink.finish().map_err(|e| BundleError::Image(format!("docker load: {e}")))?;
+    // Docker names what it loaded: by ID (`docker save ID`) or by tag (`docker save TAG`).
+    if docker.inspect_one(&image.id).is_err() {
         return Err(BundleError::Image(format!(
-            "{} was loaded as {}, but the manifest names {}: the bundle was not made from this image",
-            image.tag, loaded.id, image.id
+            "docker load gave {}, not the image {} the manifest names: the bundle was not made from that image",
+            loaded.images.join(", "),
+            image.id
         )));
     }
-    Ok(loaded.id)
+    Ok(image.id.clone())
 }
 
 #[cfg(test)]
