@@ -104,7 +104,7 @@ pub enum Command {
     Image(ImageArgs),
     /// First boot: a flashed robot provisions itself (a systemd unit that runs `jetdoc provision`
     /// until it succeeds); install it into a root filesystem and read back how it went.
-    #[command(subcommand, name = "first-boot")]
+    #[command(subcommand, name = "first-boot", after_help = FIRST_BOOT_HELP)]
     FirstBoot(FirstBootCommand),
     /// Bundles for robots without network: check one (the whole file against its manifest).
     #[command(after_help = BUNDLE_HELP)]
@@ -138,6 +138,46 @@ pub struct BundleArgs {
     pub verify: PathBuf,
 }
 
+const FIRST_BOOT_HELP: &str = "\
+jetdoc-provision.service runs `jetdoc provision PROFILE --yes --locked LOCK` after the network and
+Docker are up, until it succeeds: again after a failure (30 s, doubling to 15 min) and at every
+boot, never again once done. docs/first-boot.md explains each line of the unit.
+
+Examples:
+  jetdoc first-boot install locomotion --root /mnt/sd --lock loco.lock --dry-run
+  jetdoc first-boot status --root /mnt/sd
+  ./install.sh --first-boot locomotion --lock loco.lock --destdir /mnt/sd   the same from a checkout
+
+Exit codes:
+  0  success (see each command)
+  1  see each command
+  2  jetdoc's own error: bad arguments";
+
+const FIRST_BOOT_RECORD_HELP: &str = "\
+Run by jetdoc-provision.service after each attempt (ExecStopPost), with systemd's $SERVICE_RESULT,
+$EXIT_CODE and $EXIT_STATUS. Keeps the attempt in the `first_boot` member of
+/var/lib/jetdoc/state.json; after a success writes /var/lib/jetdoc/first-boot.done, which stops
+the unit for good.
+
+Examples:
+  SERVICE_RESULT=exit-code EXIT_CODE=exited EXIT_STATUS=1 jetdoc first-boot record locomotion
+
+Exit codes:
+  0  recorded
+  2  jetdoc's own error: the state file cannot be read or written (the unit ignores it)";
+
+const FIRST_BOOT_BACKOFF_HELP: &str = "\
+Run by jetdoc-provision.service before each attempt (ExecStartPre): after N failures in a row in
+this boot it sleeps so that attempts are min(RESTART_SEC * 2^(N-1), MAX_SEC) apart, counting the
+RestartSec systemd already waited. Nothing after a success or before the first attempt of a boot.
+
+Examples:
+  jetdoc first-boot backoff --restart-sec 30 --max-sec 900
+
+Exit codes:
+  0  waited (or had nothing to wait for)
+  2  jetdoc's own error: the state file cannot be read";
+
 #[derive(Debug, Subcommand)]
 pub enum FirstBootCommand {
     /// Write the unit, its enablement link, the lock (or bundle) and the binary into a root.
@@ -148,26 +188,25 @@ pub enum FirstBootCommand {
     Status,
     /// The unit's ExecStopPost: record the attempt systemd reports ($SERVICE_RESULT,
     /// $EXIT_CODE, $EXIT_STATUS) and, after a success, write the completion marker.
-    #[command(hide = true)]
+    #[command(hide = true, after_help = FIRST_BOOT_RECORD_HELP)]
     Record(FirstBootRecordArgs),
     /// The unit's ExecStartPre: wait before the next attempt, longer after each failure.
-    #[command(hide = true)]
+    #[command(hide = true, after_help = FIRST_BOOT_BACKOFF_HELP)]
     Backoff(FirstBootBackoffArgs),
 }
 
 const FIRST_BOOT_INSTALL_HELP: &str = "\
-Writes, through the same executor as `jetdoc fix` (journal, backups, undo):
-  PREFIX/bin/jetdoc                                        the binary (--binary, default: this one)
-  /etc/jetdoc/<lock file name>                             with --lock
-  /var/lib/jetdoc/bundles/<bundle file name>               with --bundle (no network needed)
-  /etc/systemd/system/jetdoc-provision.service             runs `jetdoc provision PROFILE --yes --locked ...`
-  /etc/systemd/system/multi-user.target.wants/jetdoc-provision.service   the link that enables it
-Nothing is run: the unit starts at the root's next boot. A second install of the same files
-changes nothing.
+Writes, through the same executor as `jetdoc fix` (journal, backups, undo): PREFIX/bin/jetdoc
+(--binary, default: this one), the lock in /etc/jetdoc/ (--lock) or the bundle in
+/var/lib/jetdoc/bundles/ (--bundle: no network needed), the unit
+/etc/systemd/system/jetdoc-provision.service that runs `jetdoc provision PROFILE --yes --locked
+...` at boot until it succeeds, and its link in /etc/systemd/system/multi-user.target.wants/ that
+enables it. Nothing is run: the unit starts at the root's next boot. A second install of the same
+files changes nothing.
 
 Examples:
-  jetdoc first-boot install locomotion --root /mnt/sd --lock locomotion.lock --dry-run
-  sudo jetdoc first-boot install locomotion --root /mnt/sd --lock locomotion.lock --binary jetdoc-aarch64 --yes
+  jetdoc first-boot install locomotion --root /mnt/sd --lock loco.lock --dry-run
+  sudo jetdoc first-boot install locomotion --root /mnt/sd --lock loco.lock --binary jetdoc-aarch64 --yes
   sudo jetdoc first-boot install --root /mnt/sd --undo     take the last install back
 
 Exit codes:

@@ -3,8 +3,11 @@
 //! was tampered with — before the check, or swapped in between the check and the use — loads
 //! nothing: the first is refused by the check, the second is aborted before Docker has the end
 //! of the archive.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
+
+support::harness!(an_image_goes_through_a_bundle_and_a_tampered_one_loads_nothing,);
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,11 +22,9 @@ use support::dockerd::{busybox_context, TestDaemon};
 
 const TAG: &str = "jetdoc-bundle-test:1";
 
-fn busybox_image(daemon: &TestDaemon, docker: &CliDocker) -> Option<String> {
+fn busybox_image(daemon: &TestDaemon, docker: &CliDocker) -> String {
     let ctx = daemon.dir.path().join("ctx");
-    if !support::require(busybox_context(&ctx).is_some(), "busybox-static") {
-        return None;
-    }
+    support::require(busybox_context(&ctx).is_some(), "busybox-static");
     std::fs::write(
         ctx.join("Dockerfile"),
         "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"true\"]\n",
@@ -36,7 +37,7 @@ fn busybox_image(daemon: &TestDaemon, docker: &CliDocker) -> Option<String> {
         network: Some("none".into()),
         ..BuildSpec::default()
     };
-    Some(docker.build(&spec, &|_: &str| {}).unwrap())
+    docker.build(&spec, &|_: &str| {}).unwrap()
 }
 
 fn make_bundle(dir: &Path, docker: &CliDocker, id: &str, compression: Compression) -> (PathBuf, Manifest) {
@@ -81,11 +82,10 @@ fn image_range(path: &Path, m: &Manifest) -> std::ops::Range<usize> {
     }
 }
 
-#[test]
 fn an_image_goes_through_a_bundle_and_a_tampered_one_loads_nothing() {
-    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let daemon = TestDaemon::start("{}");
     let docker = CliDocker::new(Some(daemon.host()));
-    let Some(id) = busybox_image(&daemon, &docker) else { return };
+    let id = busybox_image(&daemon, &docker);
     let dir = tempfile::tempdir().unwrap();
     let absent = |d: &CliDocker| d.inspect(&[TAG]).unwrap().is_empty();
     // A second tag keeps the image's layers while TAG is removed and loaded again.

@@ -3,8 +3,20 @@
 //! `jetdoc first-boot install --root` writing the same files through the executor (dry run,
 //! second run, undo, hostile roots), and `first-boot status`, `record` and `backoff` on a fixture
 //! root as the unit runs them. `first_boot_systemd.rs` boots the staged unit under a real systemd.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
+
+support::harness!(
+    install_sh_first_boot_stages_a_destdir_idempotently_and_systemd_analyze_accepts_it,
+    install_sh_refuses_what_a_unit_cannot_hold_before_building,
+    jetdoc_first_boot_install_writes_what_install_sh_stages,
+    first_boot_install_plans_applies_once_and_undoes,
+    first_boot_install_refuses_hostile_roots_and_wrong_inputs_changing_nothing,
+    record_and_backoff_as_the_unit_runs_them,
+    first_boot_install_with_a_bundle_verifies_it_first_and_points_the_unit_at_it,
+    install_sh_stages_an_image_of_another_architecture_with_its_binary,
+);
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -80,7 +92,6 @@ fn jetdoc_in(root: &Path) -> Command {
     c
 }
 
-#[test]
 fn install_sh_first_boot_stages_a_destdir_idempotently_and_systemd_analyze_accepts_it() {
     let s = stage();
     let dest = s.tmp.path().join("sd");
@@ -149,9 +160,7 @@ fn install_sh_first_boot_stages_a_destdir_idempotently_and_systemd_analyze_accep
     assert_eq!(files(&after), files(&before), "nothing rewritten");
     assert_eq!(std::fs::read_to_string(dest.join(UNIT)).unwrap(), unit);
 
-    if !support::require(systemd_analyze_available(), "systemd-analyze (Debian package systemd)") {
-        return;
-    }
+    support::require(systemd_analyze_available(), "systemd-analyze (Debian package systemd)");
     let v = verify_in(&dest, "/etc/systemd/system/jetdoc-provision.service");
     // verify exits 0 even for unknown keys; it must say nothing at all.
     assert!(v.status.success() && text(&v).trim().is_empty(), "{}", text(&v));
@@ -174,7 +183,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-#[test]
 fn install_sh_refuses_what_a_unit_cannot_hold_before_building() {
     let s = stage();
     let dest = s.tmp.path().join("sd");
@@ -198,7 +206,6 @@ fn install_sh_refuses_what_a_unit_cannot_hold_before_building() {
     assert!(text(&out).contains("/nonexistent.lock: no such file"), "{}", text(&out));
 }
 
-#[test]
 fn jetdoc_first_boot_install_writes_what_install_sh_stages() {
     let s = stage();
     let dest = s.tmp.path().join("staged");
@@ -229,7 +236,6 @@ fn jetdoc_first_boot_install_writes_what_install_sh_stages() {
     );
 }
 
-#[test]
 fn first_boot_install_plans_applies_once_and_undoes() {
     let s = stage();
     let root = s.tmp.path().join("sd");
@@ -308,7 +314,6 @@ fn first_boot_install_plans_applies_once_and_undoes() {
     assert!(stderr(&none).contains("nothing to undo"), "{}", text(&none));
 }
 
-#[test]
 fn first_boot_install_refuses_hostile_roots_and_wrong_inputs_changing_nothing() {
     let s = stage();
     // A binary for another architecture than the root's programs.
@@ -371,7 +376,6 @@ fn record(root: &Path, result: &str, code: &str, status: &str) -> Output {
         .env("EXIT_STATUS", status))
 }
 
-#[test]
 fn record_and_backoff_as_the_unit_runs_them() {
     let root = tempfile::tempdir().unwrap();
     let root = root.path();
@@ -457,7 +461,6 @@ fn small_bundle(dir: &Path, profile: &str) -> PathBuf {
     out
 }
 
-#[test]
 fn first_boot_install_with_a_bundle_verifies_it_first_and_points_the_unit_at_it() {
     let s = stage();
     let bundle = small_bundle(s.tmp.path(), "locomotion");
@@ -501,4 +504,52 @@ fn first_boot_install_with_a_bundle_verifies_it_first_and_points_the_unit_at_it(
     );
     let st = run(jetdoc_in(&root).args(["first-boot", "status"]));
     assert_eq!(st.status.code(), Some(0), "{}", text(&st));
+}
+
+/// The first 24 bytes of an ELF executable for `machine` (e_machine): enough for install.sh's
+/// and jetdoc's architecture checks; it does not run.
+fn elf(machine: u8) -> Vec<u8> {
+    let mut h = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0".to_vec();
+    h.extend_from_slice(&[machine, 0, 1, 0, 0, 0]);
+    h
+}
+
+fn install_sh_stages_an_image_of_another_architecture_with_its_binary() {
+    let s = stage();
+    let (other, other_name) =
+        if cfg!(target_arch = "aarch64") { (0x3e, "x86_64") } else { (0xb7, "aarch64") };
+    // A Jetson image: its shell (a link, as on Ubuntu) is for the other architecture.
+    let sd = s.tmp.path().join("sd");
+    std::fs::create_dir_all(sd.join("usr/bin")).unwrap();
+    std::fs::write(sd.join("usr/bin/dash"), elf(other)).unwrap();
+    std::fs::create_dir_all(sd.join("bin")).unwrap();
+    std::os::unix::fs::symlink("/usr/bin/dash", sd.join("bin/sh")).unwrap();
+    let d = sd.to_str().unwrap();
+
+    // cargo builds for this machine: refused, naming the binary to pass.
+    let out = install_sh(&s, &["--first-boot", "locomotion", "--destdir", d]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains(&format!("pass --binary jetdoc-{other_name}")), "{}", text(&out));
+    assert!(!sd.join("usr/local").exists(), "nothing staged");
+
+    // A binary for the image's architecture: staged without being started here.
+    let bin = s.tmp.path().join(format!("jetdoc-{other_name}"));
+    std::fs::write(&bin, elf(other)).unwrap();
+    let out =
+        install_sh(&s, &["--first-boot", "locomotion", "--destdir", d, "--binary", bin.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains(&format!("built for {other_name}; not started here")), "{}", text(&out));
+    assert_eq!(std::fs::read(sd.join("usr/local/bin/jetdoc")).unwrap(), elf(other));
+    assert!(sd.join(UNIT).is_file() && sd.join(LINK).is_symlink());
+    // ...and this machine's binary is refused for that image.
+    let out = install_sh(
+        &s,
+        &["--first-boot", "locomotion", "--destdir", d, "--binary", env!("CARGO_BIN_EXE_jetdoc")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains(&format!("but {d} is {other_name}")), "{}", text(&out));
+    // jetdoc first-boot install says the same of this binary on that root.
+    let out = run(jetdoc_in(&sd).args(["first-boot", "install", "locomotion", "--dry-run"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(stderr(&out).contains(&format!("the root at {d} is {other_name}")), "{}", text(&out));
 }

@@ -10,8 +10,11 @@
 //! The root filesystem is read from `$JETDOC_SYSTEMD_ROOTFS` (default
 //! `/var/tmp/jetdoc-ci/debian-bookworm-systemd.tar`); without it the test is skipped locally and
 //! fails in CI.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
+
+support::harness!(the_unit_retries_under_systemd_as_pid1_until_the_network_is_back_then_never_again,);
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -85,24 +88,19 @@ impl Machine<'_> {
     }
 }
 
-#[test]
 fn the_unit_retries_under_systemd_as_pid1_until_the_network_is_back_then_never_again() {
     let rootfs = rootfs();
-    if !support::require(
+    support::require(
         rootfs.is_file(),
         &format!(
             "a Debian root filesystem with systemd at {} (.ci/run makes it with mmdebstrap)",
             rootfs.display()
         ),
-    ) {
-        return;
-    }
-    let Some(busybox) = ["/bin/busybox", "/usr/bin/busybox"].into_iter().map(Path::new).find(|p| p.exists())
-    else {
-        support::require(false, "busybox-static");
-        return;
-    };
-    let Some(docker) = TestDaemon::start("{}") else { return };
+    );
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"].into_iter().map(Path::new).find(|p| p.exists());
+    support::require(busybox.is_some(), "busybox-static");
+    let busybox = busybox.unwrap_or(Path::new("/bin/busybox"));
+    let docker = TestDaemon::start("{}");
     let t0 = Instant::now();
 
     // The image to flash: install.sh stages first boot into a tree, as for an SD card.
@@ -246,12 +244,18 @@ fn the_unit_retries_under_systemd_as_pid1_until_the_network_is_back_then_never_a
     assert_eq!(m.show("ConditionResult"), "no");
     assert_eq!(m.show("NRestarts"), "0");
     assert_eq!(m.state()["first_boot"]["attempts"].as_u64(), Some(attempts), "no attempt after the reboot");
-    eprintln!(
+    report(&format!(
         "systemd as PID 1: imported in {:.1} s, prepared in {:.1} s, booted at {:.1} s, provisioned at {:.1} s after {attempts} attempts, rebooted and skipped at {:.1} s",
         imported_at.as_secs_f64(),
         prepared.as_secs_f64(),
         booted.as_secs_f64(),
         done.as_secs_f64(),
         t0.elapsed().as_secs_f64()
-    );
+    ));
+}
+
+/// The phases' timings, for the report on how long this test takes (shown with --nocapture).
+#[allow(clippy::print_stderr, reason = "the test's own timings")]
+fn report(line: &str) {
+    eprintln!("{line}");
 }
