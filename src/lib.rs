@@ -26,6 +26,7 @@ pub mod host;
 pub mod knowledge;
 pub mod probes;
 pub mod provision;
+pub mod redact;
 pub mod report;
 pub mod steps;
 pub mod units;
@@ -85,6 +86,10 @@ where
         cli::Command::Fetch(f) => commands::fetch::run(&cli.global, f),
         cli::Command::FirstBoot(c) => commands::first_boot::run(&cli.global, c),
         cli::Command::Bundle(a) => commands::bundle::run(&cli.global, a),
+        cli::Command::Profiles(p) => commands::profiles::run(&cli.global, p),
+        cli::Command::Provision(a) => commands::provision::run(&cli.global, a),
+        cli::Command::Run(a) => commands::provision_run::run(&cli.global, a),
+        cli::Command::Status(a) => commands::status::run(&cli.global, a),
         cli::Command::Completions(a) => commands::completions::completions(a),
         cli::Command::Man(a) => commands::completions::man(a),
     };
