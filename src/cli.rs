@@ -132,22 +132,84 @@ pub enum Command {
 const BUNDLE_HELP: &str = "\
 A bundle is one file (a tar, its manifest first) with everything a provision needs: the lock, the
 image (`docker save`, zstd-compressed), the ZED SDK installer, the wheels and their lock, each
-with its size and sha256 in the manifest. docs/first-boot.md#bundles describes the format.
+with its size and sha256 in the manifest. It is made on a machine with network and Docker (the
+image is built for the robot: an arm64 image needs an arm64 machine or qemu-user-static) and
+used on the robot by `jetdoc provision PROFILE --bundle FILE`, with no network.
+docs/first-boot.md#bundles describes the format.
+
+The robot is described by its root filesystem (--for-root: a mounted SD card or a copy; only its
+release, device tree, dpkg status, CUDA and Python files are read) or its L4T release (--l4t).
+Checks are the robot's business: they run when it provisions from the bundle.
 
 Examples:
-  jetdoc bundle --verify robot.bundle                every member against the manifest
-  jetdoc bundle --verify robot.bundle --format json  the manifest
+  jetdoc bundle locomotion --l4t 36.4 -o loco.bundle
+  jetdoc bundle locomotion --for-root /mnt/sd -o loco.bundle
+  jetdoc bundle locomotion --l4t 36.4 --locked loco.lock -o loco.bundle   exactly a lock's inputs
+  jetdoc bundle --verify loco.bundle                 every member against the manifest
+  jetdoc bundle --verify loco.bundle --format json   the manifest
 
 Exit codes:
-  0  the bundle is whole: every member is the manifest's
-  1  it is not: the member that differs (or is missing, or is not a plain file) is named
-  2  jetdoc's own error: bad arguments, the file cannot be opened";
+  0  written, or (--verify) the bundle is whole
+  1  the provision behind it failed or was refused; (--verify) a member differs, is missing or is
+     not a plain file, and is named
+  2  jetdoc's own error: bad arguments, the file cannot be opened or written";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BundleCompression {
+    Zstd,
+    Gzip,
+    None,
+}
 
 #[derive(Debug, Args)]
 pub struct BundleArgs {
-    /// Verify this bundle end to end (reads it once, writes nothing).
+    /// The profile to bundle (a name of `jetdoc profiles list`, or a profile file).
+    #[arg(required_unless_present = "verify")]
+    pub profile: Option<String>,
+
+    /// The robot's root filesystem (a mounted SD card, a copy of its root).
+    #[arg(long, value_name = "DIR", conflicts_with = "l4t", required_unless_present_any = ["verify", "l4t"])]
+    pub for_root: Option<PathBuf>,
+
+    /// The robot's L4T release (36.4, 35.5.0).
+    #[arg(long, value_name = "X.Y")]
+    pub l4t: Option<String>,
+
+    /// Where to write the bundle.
+    #[arg(short, long, value_name = "FILE", required_unless_present = "verify")]
+    pub output: Option<PathBuf>,
+
+    /// Bundle exactly what this lock file pins (`jetdoc provision --lock` wrote it).
     #[arg(long, value_name = "FILE")]
-    pub verify: PathBuf,
+    pub locked: Option<PathBuf>,
+
+    /// The directory the profile's [[files]] are taken from [default: the profile file's].
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
+
+    /// Network for the build's RUN steps (`docker build --network`).
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+
+    /// Cache directory [default: $XDG_CACHE_HOME/jetdoc, or /var/cache/jetdoc as root].
+    #[arg(long, env = "JETDOC_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// How the image is compressed.
+    #[arg(long, value_enum, default_value_t = BundleCompression::Zstd)]
+    pub compression: BundleCompression,
+
+    /// Compression level (zstd 1-19, gzip 0-9).
+    #[arg(long, default_value_t = 3)]
+    pub level: i32,
+
+    /// Seconds to wait for each registry request.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+
+    /// Verify this bundle end to end (reads it once, writes nothing).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "for_root", "l4t", "output", "locked"])]
+    pub verify: Option<PathBuf>,
 }
 
 const FIRST_BOOT_HELP: &str = "\
@@ -352,11 +414,13 @@ Examples:
   jetdoc --root /mnt/robot-sd provision locomotion --dry-run --format json
   sudo jetdoc provision locomotion --fix --yes --lock /etc/jetdoc/locomotion.lock
   sudo jetdoc provision locomotion --locked /etc/jetdoc/locomotion.lock   on the next robot
+  sudo jetdoc provision locomotion --bundle loco.bundle --yes   no network: from `jetdoc bundle`
 
 Exit codes:
   0  provisioned (or up to date); with --dry-run: the plan has nothing that stops it
   1  refused by the profile, stopped by a check or a requirement, or a step failed (the step and
-     how to resume are printed); --locked: the device or the downloads differ from the lock
+     how to resume are printed); --locked: the device or the downloads differ from the lock;
+     --bundle: a member is missing or tampered with (named; nothing changed)
   2  jetdoc's own error: bad arguments, unknown profile, a profile or lock file that does not parse";
 
 #[derive(Debug, Args)]
@@ -392,6 +456,11 @@ pub struct ProvisionArgs {
     /// Reproduce exactly what this lock file pins, or stop naming each difference.
     #[arg(long, value_name = "FILE")]
     pub locked: Option<PathBuf>,
+
+    /// Provision from a bundle (`jetdoc bundle`), with no network: every member is verified
+    /// first, the image is loaded, nothing is fetched or built.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["lock", "locked"])]
+    pub bundle: Option<PathBuf>,
 
     /// No network: registries are not asked and downloads come from the cache only.
     #[arg(long)]
@@ -447,9 +516,12 @@ Examples:
   jetdoc status locomotion --format json
   jetdoc --root /mnt/robot-sd status
 
+First boot (jetdoc-provision.service) is shown too once it is installed or has run: whether it
+ran, when, and its result (`first_boot` in JSON, as `jetdoc first-boot status` prints it).
+
 Exit codes:
   0  every recorded provision succeeded (or nothing is recorded)
-  1  a recorded provision failed or did not finish
+  1  a recorded provision failed or did not finish, or first boot has not succeeded yet
   2  jetdoc's own error: a damaged state file";
 
 #[derive(Debug, Args)]

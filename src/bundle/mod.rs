@@ -14,6 +14,7 @@
 //! it is read, and the uncompressed tar's size and sha256, checked as it is decompressed — a
 //! member that decompresses to more than the manifest says is cut off there ([`Decompressed`]).
 
+pub mod make;
 pub mod manifest;
 pub mod read;
 pub mod unpack;

@@ -55,17 +55,54 @@ pub fn unpack(
     path: &Path,
     cache: &Cache,
     check: &mut dyn FnMut(&Manifest) -> Result<(), BundleError>,
-    mut load: Option<&mut ImageLoader<'_>>,
+    load: Option<&mut ImageLoader<'_>>,
 ) -> Result<Unpacked, BundleError> {
     // 1. Verify: every byte against the manifest; nothing is written.
-    let manifest = super::verify(path)?;
-    if manifest.members.iter().find(|m| m.kind == Kind::Lock).is_some_and(|m| m.size > MAX_LOCK_BYTES) {
-        return Err(BundleError::Member {
-            member: "lock.toml".into(),
-            problem: format!("is larger than {MAX_LOCK_BYTES} bytes"),
-        });
-    }
+    let (manifest, _) = verify_with_lock(path)?;
     check(&manifest)?;
+    take_out(path, &manifest, cache, load)
+}
+
+/// The first pass: every member against the manifest (the image decompressed and checked too),
+/// nothing written. Returns the manifest and the lock's bytes.
+pub fn verify_with_lock(path: &Path) -> Result<(Manifest, Vec<u8>), BundleError> {
+    let (file, len) = super::open(path)?;
+    let mut lock = Vec::new();
+    let manifest = read::read(
+        io::BufReader::with_capacity(1 << 20, file),
+        Some(len),
+        &mut |m| match m.members.iter().find(|m| m.kind == Kind::Lock) {
+            Some(l) if l.size > MAX_LOCK_BYTES => Err(BundleError::Member {
+                member: l.name.clone(),
+                problem: format!("is larger than {MAX_LOCK_BYTES} bytes"),
+            }),
+            Some(_) => Ok(()),
+            None => Err(BundleError::Manifest("lists no lock.toml".into())),
+        },
+        &mut |m, member, r| {
+            match member.kind {
+                Kind::Image => super::image_into(m, member, r, &mut io::sink())?,
+                Kind::Lock => {
+                    r.take(MAX_LOCK_BYTES).read_to_end(&mut lock).map_err(|e| read::member_io(member, e))?;
+                }
+                _ => {}
+            }
+            Ok(())
+        },
+    )?;
+    Ok((manifest, lock))
+}
+
+/// The second pass, after [`verify_with_lock`] passed: the members taken out, each checked
+/// again as it streams (a file replaced between the passes is caught), the manifest compared
+/// with the one verified.
+pub fn take_out(
+    path: &Path,
+    manifest: &Manifest,
+    cache: &Cache,
+    mut load: Option<&mut ImageLoader<'_>>,
+) -> Result<Unpacked, BundleError> {
+    let manifest = manifest.clone();
     let wanted: u64 = manifest
         .members
         .iter()

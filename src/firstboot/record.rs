@@ -4,20 +4,16 @@
 //! success. `first-boot backoff` (ExecStartPre) reads the attempts to wait longer after each
 //! failure of this boot; `first-boot status` and `jetdoc status` read them back.
 //!
-//! The state file belongs to `provision` (`/var/lib/jetdoc/state.json`, versioned, fields only
-//! ever added, unknown members kept by every writer); first boot owns only its `first_boot`
-//! member and rewrites the file whole and atomically under the state-directory lock, keeping
-//! every other member as it found it.
+//! The state file is provision's (`crate::provision::state::State`, `/var/lib/jetdoc/state.json`,
+//! versioned, fields only ever added, unknown members kept by every writer); first boot owns its
+//! `first_boot` member (`State::first_boot`) and rewrites the file whole and atomically under the
+//! state-directory lock, keeping every other member as it found it.
 
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-use crate::host::{Host, HostError};
-
-/// provision's state file (docs/profiles.md#state).
-pub const STATE_FILE: &str = "/var/lib/jetdoc/state.json";
-/// The state file's layout version, as provision writes it.
-const STATE_SCHEMA: u32 = 1;
+use crate::host::{Host, HostError, Reason};
+use crate::provision::state::{State, STATE_FILE};
 /// The member of the state file first boot owns.
 pub const MEMBER: &str = "first_boot";
 /// Present once a first-boot provision succeeded; the unit's `ConditionPathExists=!` reads it.
@@ -86,28 +82,25 @@ pub enum RecordError {
     Damaged { path: String, message: String },
 }
 
-/// The state file's members (an empty map when there is none).
-pub fn read_state(host: &Host) -> Result<serde_json::Map<String, serde_json::Value>, RecordError> {
-    let Some(file) = host.read_file(STATE_FILE)? else { return Ok(serde_json::Map::new()) };
-    match serde_json::from_slice::<serde_json::Value>(&file.bytes) {
-        Ok(serde_json::Value::Object(m)) => Ok(m),
-        Ok(_) => {
-            Err(RecordError::Damaged { path: host.shown(STATE_FILE), message: "not a JSON object".into() })
+/// The state file (an empty state when there is none).
+pub fn read_state(host: &Host) -> Result<State, RecordError> {
+    let text = match host.read_text(STATE_FILE) {
+        Ok(t) => t,
+        Err(a) if a.reason == Reason::Missing => return Ok(State::new()),
+        Err(a) => {
+            return Err(RecordError::Damaged {
+                path: host.shown(STATE_FILE),
+                message: format!("cannot read: {a}"),
+            })
         }
-        Err(e) => Err(RecordError::Damaged { path: host.shown(STATE_FILE), message: e.to_string() }),
-    }
+    };
+    State::parse(&text, &host.shown(STATE_FILE))
+        .map_err(|e| RecordError::Damaged { path: e.path, message: e.message })
 }
 
 /// The `first_boot` member, if any.
 pub fn read(host: &Host) -> Result<Option<FirstBoot>, RecordError> {
-    let state = read_state(host)?;
-    match state.get(MEMBER) {
-        None | Some(serde_json::Value::Null) => Ok(None),
-        Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| RecordError::Damaged {
-            path: host.shown(STATE_FILE),
-            message: format!("`{MEMBER}`: {e}"),
-        }),
-    }
+    Ok(read_state(host)?.first_boot)
 }
 
 /// The marker's text, when present.
@@ -128,13 +121,7 @@ pub fn record(
     now: &str,
 ) -> Result<FirstBoot, RecordError> {
     let mut state = read_state(host)?;
-    let mut fb: FirstBoot = match state.get(MEMBER) {
-        Some(v) if !v.is_null() => serde_json::from_value(v.clone()).map_err(|e| RecordError::Damaged {
-            path: host.shown(STATE_FILE),
-            message: format!("`{MEMBER}`: {e}"),
-        })?,
-        _ => FirstBoot::default(),
-    };
+    let mut fb = state.first_boot.take().unwrap_or_default();
     let boot = boot_id(host);
     let same_boot = fb.last.as_ref().is_some_and(|l| l.boot_id.is_some() && l.boot_id == boot);
     let success = result.success();
@@ -158,15 +145,8 @@ pub fn record(
     if success {
         fb.succeeded = Some(now.to_string());
     }
-    state.entry("schema").or_insert(STATE_SCHEMA.into());
-    state.insert(
-        MEMBER.into(),
-        serde_json::to_value(&fb)
-            .map_err(|e| RecordError::Damaged { path: host.shown(STATE_FILE), message: e.to_string() })?,
-    );
-    let mut text = serde_json::to_string_pretty(&state).unwrap_or_default();
-    text.push('\n');
-    host.write_atomic(STATE_FILE, text.as_bytes(), 0o644, None)?;
+    state.first_boot = Some(fb.clone());
+    host.write_atomic(STATE_FILE, state.to_text().as_bytes(), 0o644, None)?;
     if success {
         let line = format!(
             "jetdoc first boot: `jetdoc provision {profile}` succeeded at {now} (attempt {}); jetdoc-provision.service will not run again while this file exists\n",
@@ -195,6 +175,7 @@ pub fn backoff(fb: Option<&FirstBoot>, boot: Option<&str>, restart: Duration, ma
 mod tests {
     use super::*;
     use crate::host::{EnvSource, OfflineRunner};
+    use crate::provision::state::Outcome;
 
     fn host(root: &std::path::Path) -> Host {
         Host::with_root(root, Box::new(OfflineRunner), EnvSource::Map(Default::default())).unwrap()
@@ -218,7 +199,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("var/lib/jetdoc")).unwrap();
-        let provision = r#"{"schema":1,"profiles":{"locomotion":{"result":"failed"}},"future":[1]}"#;
+        let provision = r#"{"schema":1,"profiles":{"locomotion":{"profile":"locomotion",
+            "source":"builtin:locomotion","profile_sha256":"aa","result":"failed",
+            "started":"2026-11-29T23:56:53Z","finished":null,"image":null,"lock_sha256":null,
+            "failed_step":"fetch","message":null,"resume":null}},"future":[1]}"#;
         std::fs::write(root.join("var/lib/jetdoc/state.json"), provision).unwrap();
         let h = host(root);
         set_boot(root, "boot-1");
@@ -238,8 +222,8 @@ mod tests {
         assert_eq!((fb.succeeded.as_deref(), fb.first_attempt.as_deref()), (Some("t4"), Some("t1")));
         assert!(marker(&h).unwrap().unwrap().contains("succeeded at t4 (attempt 4)"));
         let state = read_state(&h).unwrap();
-        assert_eq!(state["profiles"]["locomotion"]["result"], "failed", "provision's members kept");
-        assert_eq!(state["future"][0], 1);
+        assert_eq!(state.profiles["locomotion"].result, Outcome::Failed, "provision's members kept");
+        assert_eq!(state.other["future"][0], 1);
         assert_eq!(read(&h).unwrap().unwrap(), fb);
     }
 
