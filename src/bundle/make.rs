@@ -92,7 +92,8 @@ pub fn scratch_for_l4t(dir: &Path, l4t: &str) -> Result<(), String> {
     put(
         dir,
         "/var/lib/dpkg/status",
-        format!("Package: nvidia-l4t-core\nStatus: install ok installed\nArchitecture: arm64\nVersion: {major}.{minor}.{patch}-0\nDescription: nvidia-l4t-core (jetdoc bundle --l4t)\n\n").as_bytes(),
+        // `dpkg`'s own architecture is the machine's.
+        format!("Package: dpkg\nStatus: install ok installed\nArchitecture: arm64\nVersion: 1.21.1ubuntu2\nDescription: dpkg (jetdoc bundle --l4t)\n\nPackage: nvidia-l4t-core\nStatus: install ok installed\nArchitecture: arm64\nVersion: {major}.{minor}.{patch}-0\nDescription: nvidia-l4t-core (jetdoc bundle --l4t)\n\n").as_bytes(),
     )?;
     Ok(())
 }
@@ -149,6 +150,16 @@ mod tests {
         scratch_for_l4t(dir.path(), "36.4").unwrap();
         let text = std::fs::read_to_string(dir.path().join("etc/nv_tegra_release")).unwrap();
         assert!(text.starts_with("# R36 (release), REVISION: 4.0,"), "{text}");
+        let host = Host::with_root(
+            dir.path(),
+            Box::new(crate::host::OfflineRunner),
+            crate::host::EnvSource::Map(Default::default()),
+        )
+        .unwrap();
+        let ctx = crate::context::Context::new(host, crate::knowledge::Knowledge::load(None).unwrap());
+        let d = crate::provision::device::Device::probe(&ctx);
+        assert_eq!((d.jetson, d.arch.as_deref(), d.l4t.as_deref()), (true, Some("arm64"), Some("36.4.0")));
+        assert_eq!(d.jetpack.as_deref(), Some("6.1"), "from the release table");
         assert!(scratch_for_l4t(dir.path(), "36").unwrap_err().contains("MAJOR.MINOR"));
         assert!(scratch_for_l4t(dir.path(), "36.x").is_err());
     }
