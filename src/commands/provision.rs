@@ -88,7 +88,6 @@ pub fn run(g: &GlobalArgs, a: &ProvisionArgs) -> Result<ExitCode> {
         (None, Some(path)) => Some(Lock::read(path)?),
         (None, None) => None,
     };
-    let offline = a.offline || bundle.is_some();
     let foreign_root = g.root.is_some() && !g.live_commands;
     let offline_reason = if foreign_root {
         Some("another root filesystem (--root): nothing is asked of this machine's Docker or the network")
@@ -114,7 +113,7 @@ pub fn run(g: &GlobalArgs, a: &ProvisionArgs) -> Result<ExitCode> {
         (false, None) => Some(Credentials::default()),
     };
     if !a.dry_run {
-        return provision(g, a, &ctx, &profile, lock, creds, bundle, offline);
+        return provision(g, a, &ctx, &profile, lock, creds, bundle);
     }
     let progress = SelectProgress::new(g.quiet || g.format == Format::Json);
     let mut client;
@@ -166,8 +165,9 @@ fn provision(
     lock: Option<Lock>,
     creds: Option<Credentials>,
     bundle: Option<execute::BundleInput>,
-    offline: bool,
 ) -> Result<ExitCode> {
+    // A bundle carries everything: nothing is asked of the network.
+    let offline = a.offline || bundle.is_some();
     if !a.yes {
         use std::io::{BufRead as _, IsTerminal as _};
         let what = format!(
