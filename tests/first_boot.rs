@@ -386,7 +386,9 @@ fn record_and_backoff_as_the_unit_runs_them() {
     std::fs::create_dir_all(root.join("var/lib/jetdoc")).unwrap();
     std::fs::write(
         root.join("var/lib/jetdoc/state.json"),
-        r#"{"schema":1,"profiles":{"locomotion":{"x":1}}}"#,
+        r#"{"schema":1,"profiles":{"locomotion":{"profile":"locomotion","source":"builtin:locomotion",
+            "profile_sha256":"aa","result":"failed","started":"2026-11-29T23:56:53Z","finished":null,
+            "image":null,"lock_sha256":null,"failed_step":"fetch","message":null,"resume":null,"x":1}}}"#,
     )
     .unwrap();
 
@@ -417,6 +419,12 @@ fn record_and_backoff_as_the_unit_runs_them() {
     assert!(stdout(&st).contains("not succeeded yet"), "{}", text(&st));
     assert!(stdout(&st).contains("attempt 3 at "), "{}", text(&st));
     assert!(stdout(&st).contains(": failed (exit status 2)"), "{}", text(&st));
+    // `jetdoc status` tells it too, beside what provision recorded.
+    let st = run(jetdoc_in(root).args(["status"]));
+    assert_eq!(st.status.code(), Some(1), "{}", text(&st));
+    assert!(stdout(&st).contains("first boot: not succeeded yet"), "{}", text(&st));
+    assert!(stdout(&st).contains("attempts  3 in 1 boot(s)"), "{}", text(&st));
+    assert!(stdout(&st).contains("locomotion  failed"), "{}", text(&st));
 
     let out = record(root, "success", "exited", "0");
     assert!(stdout(&out).contains("succeeded (attempt 4)"), "{}", text(&out));
@@ -430,6 +438,14 @@ fn record_and_backoff_as_the_unit_runs_them() {
         serde_json::from_slice(&std::fs::read(root.join("var/lib/jetdoc/state.json")).unwrap()).unwrap();
     assert_eq!(state["profiles"]["locomotion"]["x"], 1, "provision's members kept");
     assert_eq!(state["first_boot"]["boots"], 1);
+    let st = run(jetdoc_in(root).args(["--format", "json", "status"]));
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(v["first_boot"]["phase"], "done", "{v}");
+    assert_eq!(v["first_boot"]["record"]["succeeded"], v["first_boot"]["record"]["last"]["time"]);
+    assert_eq!(v["profiles"]["locomotion"]["result"], "failed");
+    let st = run(jetdoc_in(root).args(["status"]));
+    assert!(stdout(&st).contains("first boot: done"), "{}", text(&st));
+    assert!(stdout(&st).contains(": succeeded (exit status 0)"), "{}", text(&st));
 }
 
 /// A small bundle of `profile` (lock and a wheel; no image), made with jetdoc's writer.
