@@ -341,6 +341,10 @@ cmd_assets() {
     shopt -s nullglob
     units=(contrib/systemd/*.service contrib/systemd/*.timer contrib/systemd/*.socket contrib/systemd/*.path)
     shopt -u nullglob
+    # jetdoc-provision.service is a template: `jetdoc first-boot install` and `install.sh
+    # --first-boot` fill in the profile, the lock and the binary; as shipped it names an example.
+    for i in "${!units[@]}"; do [[ ${units[$i]} == */jetdoc-provision.service ]] && unset 'units[i]'; done
+    units=("${units[@]}")
     [ ${#units[@]} -eq 0 ] || cp "${units[@]}" "$out/systemd/"
     echo "$out: $(ls "$out/man" | wc -l) man pages, 3 completions, ${#units[@]} systemd units"
   done

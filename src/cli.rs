@@ -102,6 +102,13 @@ pub enum Command {
     /// budget, flatten, diagnose.
     #[command(after_help = IMAGE_HELP)]
     Image(ImageArgs),
+    /// First boot: a flashed robot provisions itself (a systemd unit that runs `jetdoc provision`
+    /// until it succeeds); install it into a root filesystem and read back how it went.
+    #[command(subcommand, name = "first-boot", after_help = FIRST_BOOT_HELP)]
+    FirstBoot(FirstBootCommand),
+    /// Bundles for robots without network: check one (the whole file against its manifest).
+    #[command(after_help = BUNDLE_HELP)]
+    Bundle(BundleArgs),
     /// Provisioning profiles: list them, or show one as resolved for this device.
     #[command(subcommand, after_help = PROFILES_HELP)]
     Profiles(ProfilesCommand),
@@ -120,6 +127,228 @@ pub enum Command {
     /// Print jetdoc's man page (roff) to stdout, or write one page per command to a directory.
     #[command(after_help = MAN_HELP)]
     Man(ManArgs),
+}
+
+const BUNDLE_HELP: &str = "\
+A bundle is one file (a tar, its manifest first) with everything a provision needs: the lock, the
+image (`docker save`, zstd-compressed), the ZED SDK installer, the wheels and their lock, each
+with its size and sha256 in the manifest. It is made on a machine with network and Docker (the
+image is built for the robot: an arm64 image needs an arm64 machine or qemu-user-static) and
+used on the robot by `jetdoc provision PROFILE --bundle FILE`, with no network.
+docs/first-boot.md#bundles describes the format.
+
+The robot is described by its root filesystem (--for-root: a mounted SD card or a copy; only its
+release, device tree, dpkg status, CUDA and Python files are read) or its L4T release (--l4t).
+Checks are the robot's business: they run when it provisions from the bundle.
+
+Examples:
+  jetdoc bundle locomotion --l4t 36.4 -o loco.bundle
+  jetdoc bundle locomotion --for-root /mnt/sd -o loco.bundle
+  jetdoc bundle locomotion --l4t 36.4 --locked loco.lock -o loco.bundle   exactly a lock's inputs
+  jetdoc bundle --verify loco.bundle                 every member against the manifest
+  jetdoc bundle --verify loco.bundle --format json   the manifest
+
+Exit codes:
+  0  written, or (--verify) the bundle is whole
+  1  the provision behind it failed or was refused; (--verify) a member differs, is missing or is
+     not a plain file, and is named
+  2  jetdoc's own error: bad arguments, the file cannot be opened or written";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BundleCompression {
+    Zstd,
+    Gzip,
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The profile to bundle (a name of `jetdoc profiles list`, or a profile file).
+    #[arg(required_unless_present = "verify")]
+    pub profile: Option<String>,
+
+    /// The robot's root filesystem (a mounted SD card, a copy of its root).
+    #[arg(long, value_name = "DIR", conflicts_with = "l4t", required_unless_present_any = ["verify", "l4t"])]
+    pub for_root: Option<PathBuf>,
+
+    /// The robot's L4T release (36.4, 35.5.0).
+    #[arg(long, value_name = "X.Y")]
+    pub l4t: Option<String>,
+
+    /// Where to write the bundle.
+    #[arg(short, long, value_name = "FILE", required_unless_present = "verify")]
+    pub output: Option<PathBuf>,
+
+    /// Bundle exactly what this lock file pins (`jetdoc provision --lock` wrote it).
+    #[arg(long, value_name = "FILE")]
+    pub locked: Option<PathBuf>,
+
+    /// The directory the profile's [[files]] are taken from [default: the profile file's].
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
+
+    /// Network for the build's RUN steps (`docker build --network`).
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+
+    /// Cache directory [default: $XDG_CACHE_HOME/jetdoc, or /var/cache/jetdoc as root].
+    #[arg(long, env = "JETDOC_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// How the image is compressed.
+    #[arg(long, value_enum, default_value_t = BundleCompression::Zstd)]
+    pub compression: BundleCompression,
+
+    /// Compression level (zstd 1-19, gzip 0-9).
+    #[arg(long, default_value_t = 3)]
+    pub level: i32,
+
+    /// Seconds to wait for each registry request.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+
+    /// Verify this bundle end to end (reads it once, writes nothing).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["profile", "for_root", "l4t", "output", "locked"])]
+    pub verify: Option<PathBuf>,
+}
+
+const FIRST_BOOT_HELP: &str = "\
+jetdoc-provision.service runs `jetdoc provision PROFILE --yes --locked LOCK` after the network and
+Docker are up, until it succeeds: again after a failure (30 s, doubling to 15 min) and at every
+boot, never again once done. docs/first-boot.md explains each line of the unit.
+
+Examples:
+  jetdoc first-boot install locomotion --root /mnt/sd --lock loco.lock --dry-run
+  jetdoc first-boot status --root /mnt/sd
+  ./install.sh --first-boot locomotion --lock loco.lock --destdir /mnt/sd   the same from a checkout
+
+Exit codes:
+  0  success (see each command)
+  1  see each command
+  2  jetdoc's own error: bad arguments";
+
+const FIRST_BOOT_RECORD_HELP: &str = "\
+Run by jetdoc-provision.service after each attempt (ExecStopPost), with systemd's $SERVICE_RESULT,
+$EXIT_CODE and $EXIT_STATUS. Keeps the attempt in the `first_boot` member of
+/var/lib/jetdoc/state.json; after a success writes /var/lib/jetdoc/first-boot.done, which stops
+the unit for good.
+
+Examples:
+  SERVICE_RESULT=exit-code EXIT_CODE=exited EXIT_STATUS=1 jetdoc first-boot record locomotion
+
+Exit codes:
+  0  recorded
+  2  jetdoc's own error: the state file cannot be read or written (the unit ignores it)";
+
+const FIRST_BOOT_BACKOFF_HELP: &str = "\
+Run by jetdoc-provision.service before each attempt (ExecStartPre): after N failures in a row in
+this boot it sleeps so that attempts are min(RESTART_SEC * 2^(N-1), MAX_SEC) apart, counting the
+RestartSec systemd already waited. Nothing after a success or before the first attempt of a boot.
+
+Examples:
+  jetdoc first-boot backoff --restart-sec 30 --max-sec 900
+
+Exit codes:
+  0  waited (or had nothing to wait for)
+  2  jetdoc's own error: the state file cannot be read";
+
+#[derive(Debug, Subcommand)]
+pub enum FirstBootCommand {
+    /// Write the unit, its enablement link, the lock (or bundle) and the binary into a root.
+    #[command(after_help = FIRST_BOOT_INSTALL_HELP)]
+    Install(FirstBootInstallArgs),
+    /// Whether first boot is installed, ran, and how its attempts went.
+    #[command(after_help = FIRST_BOOT_STATUS_HELP)]
+    Status,
+    /// The unit's ExecStopPost: record the attempt systemd reports ($SERVICE_RESULT,
+    /// $EXIT_CODE, $EXIT_STATUS) and, after a success, write the completion marker.
+    #[command(hide = true, after_help = FIRST_BOOT_RECORD_HELP)]
+    Record(FirstBootRecordArgs),
+    /// The unit's ExecStartPre: wait before the next attempt, longer after each failure.
+    #[command(hide = true, after_help = FIRST_BOOT_BACKOFF_HELP)]
+    Backoff(FirstBootBackoffArgs),
+}
+
+const FIRST_BOOT_INSTALL_HELP: &str = "\
+Writes, through the same executor as `jetdoc fix` (journal, backups, undo): PREFIX/bin/jetdoc
+(--binary, default: this one), the lock in /etc/jetdoc/ (--lock) or the bundle in
+/var/lib/jetdoc/bundles/ (--bundle: no network needed), the unit
+/etc/systemd/system/jetdoc-provision.service that runs `jetdoc provision PROFILE --yes --locked
+...` at boot until it succeeds, and its link in /etc/systemd/system/multi-user.target.wants/ that
+enables it. Nothing is run: the unit starts at the root's next boot. A second install of the same
+files changes nothing.
+
+Examples:
+  jetdoc first-boot install locomotion --root /mnt/sd --lock loco.lock --dry-run
+  sudo jetdoc first-boot install locomotion --root /mnt/sd --lock loco.lock --binary jetdoc-aarch64 --yes
+  sudo jetdoc first-boot install --root /mnt/sd --undo     take the last install back
+
+Exit codes:
+  0  installed, or nothing to do (with --dry-run: the plan)
+  1  not confirmed, or failed (rolled back); --undo: nothing to undo or refused
+  2  jetdoc's own error: bad arguments, a lock that does not parse, a binary for another architecture";
+
+#[derive(Debug, Args)]
+pub struct FirstBootInstallArgs {
+    /// The profile the robot provisions (a name of `jetdoc profiles list`).
+    #[arg(required_unless_present = "undo")]
+    pub profile: Option<String>,
+
+    /// The lock file to provision from (`jetdoc provision PROFILE --lock FILE` wrote it).
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
+    pub lock: Option<PathBuf>,
+
+    /// A bundle (`jetdoc bundle`): the robot provisions from it with no network.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+
+    /// The jetdoc binary to install [default: the one running], e.g. an aarch64 build for a
+    /// Jetson's SD card prepared on an x86 laptop.
+    #[arg(long, value_name = "FILE")]
+    pub binary: Option<PathBuf>,
+
+    /// Where the binary goes on the robot: PREFIX/bin/jetdoc.
+    #[arg(long, value_name = "DIR", default_value = "/usr/local")]
+    pub prefix: String,
+
+    /// Print the plan (and each file's diff) and change nothing.
+    #[arg(long, conflicts_with = "undo")]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Take back the last first-boot install (or journal entry ID).
+    #[arg(long, value_name = "ID", num_args = 0..=1, default_missing_value = "")]
+    pub undo: Option<String>,
+}
+
+const FIRST_BOOT_STATUS_HELP: &str = "\
+Examples:
+  jetdoc first-boot status                      on the robot
+  jetdoc first-boot status --root /mnt/sd       an SD card read back on a laptop
+  jetdoc first-boot status --format json
+
+Exit codes:
+  0  done, or installed and waiting for its first boot
+  1  not installed, attempts failed so far (the unit keeps trying), or a file the unit needs is missing
+  2  jetdoc's own error: a damaged state file";
+
+#[derive(Debug, Args)]
+pub struct FirstBootRecordArgs {
+    /// The profile the unit provisions.
+    pub profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct FirstBootBackoffArgs {
+    /// The unit's RestartSec: the first wait, which systemd already waited.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub restart_sec: u64,
+    /// The longest wait between two attempts.
+    #[arg(long, default_value_t = 900, value_name = "SECS")]
+    pub max_sec: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,11 +414,13 @@ Examples:
   jetdoc --root /mnt/robot-sd provision locomotion --dry-run --format json
   sudo jetdoc provision locomotion --fix --yes --lock /etc/jetdoc/locomotion.lock
   sudo jetdoc provision locomotion --locked /etc/jetdoc/locomotion.lock   on the next robot
+  sudo jetdoc provision locomotion --bundle loco.bundle --yes   no network: from `jetdoc bundle`
 
 Exit codes:
   0  provisioned (or up to date); with --dry-run: the plan has nothing that stops it
   1  refused by the profile, stopped by a check or a requirement, or a step failed (the step and
-     how to resume are printed); --locked: the device or the downloads differ from the lock
+     how to resume are printed); --locked: the device or the downloads differ from the lock;
+     --bundle: a member is missing or tampered with (named; nothing changed)
   2  jetdoc's own error: bad arguments, unknown profile, a profile or lock file that does not parse";
 
 #[derive(Debug, Args)]
@@ -225,6 +456,11 @@ pub struct ProvisionArgs {
     /// Reproduce exactly what this lock file pins, or stop naming each difference.
     #[arg(long, value_name = "FILE")]
     pub locked: Option<PathBuf>,
+
+    /// Provision from a bundle (`jetdoc bundle`), with no network: every member is verified
+    /// first, the image is loaded, nothing is fetched or built.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["lock", "locked"])]
+    pub bundle: Option<PathBuf>,
 
     /// No network: registries are not asked and downloads come from the cache only.
     #[arg(long)]
@@ -280,9 +516,12 @@ Examples:
   jetdoc status locomotion --format json
   jetdoc --root /mnt/robot-sd status
 
+First boot (jetdoc-provision.service) is shown too once it is installed or has run: whether it
+ran, when, and its result (`first_boot` in JSON, as `jetdoc first-boot status` prints it).
+
 Exit codes:
   0  every recorded provision succeeded (or nothing is recorded)
-  1  a recorded provision failed or did not finish
+  1  a recorded provision failed or did not finish, or first boot has not succeeded yet
   2  jetdoc's own error: a damaged state file";
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 //! (pure parsers); `knowledge` holds the data tables of `checks/*.toml`; `report` renders;
 //! `fixes` plan host changes and `steps`, the one executor, applies and undoes them.
 
+pub mod bundle;
 pub mod checks;
 pub mod cli;
 pub mod commands;
@@ -17,6 +18,7 @@ pub mod digest;
 pub mod fact;
 pub mod facts;
 pub mod fetch;
+pub mod firstboot;
 pub mod fixes;
 // The one door to the machine: only its runners spawn processes (clippy.toml).
 #[allow(clippy::disallowed_methods, reason = "host/ is where jetdoc spawns, with timeouts and LC_ALL=C")]
@@ -83,6 +85,8 @@ where
         },
         cli::Command::Fix(a) => commands::fix::run(&cli.global, a),
         cli::Command::Fetch(f) => commands::fetch::run(&cli.global, f),
+        cli::Command::FirstBoot(c) => commands::first_boot::run(&cli.global, c),
+        cli::Command::Bundle(a) => commands::bundle::run(&cli.global, a),
         cli::Command::Profiles(p) => commands::profiles::run(&cli.global, p),
         cli::Command::Provision(a) => commands::provision::run(&cli.global, a),
         cli::Command::Run(a) => commands::provision_run::run(&cli.global, a),

@@ -14,6 +14,7 @@ support::harness!(
     provision_builds_smoke_tests_records_locks_and_a_second_run_is_up_to_date,
     a_failing_smoke_test_prints_the_output_names_the_step_and_keeps_the_previous_image,
     ctrl_c_leaves_a_whole_state_file_and_two_provisions_never_interleave,
+    a_bundle_provisions_a_robot_without_network_and_a_tampered_one_changes_nothing,
 );
 
 use serde_json::json;
@@ -657,4 +658,169 @@ fn ctrl_c_leaves_a_whole_state_file_and_two_provisions_never_interleave() {
     assert_eq!(parse(&a)["result"], "provisioned");
     assert_eq!(parse(&b)["result"], "up-to-date", "the second provision did not wait for the first");
     assert_eq!(parse(&a)["state"]["image"]["id"], parse(&b)["state"]["image"]["id"]);
+}
+
+/// The tools the air-gapped test runs jetdoc under.
+fn tool(name: &str) -> bool {
+    std::process::Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// Changes one byte in the middle of a bundle's member.
+fn tamper(bundle: &Path, member: &str, out: &Path) {
+    let mut bytes = std::fs::read(bundle).unwrap();
+    let mut archive = tar::Archive::new(std::fs::File::open(bundle).unwrap());
+    let (pos, size) = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .find(|e| e.path().unwrap().to_str() == Some(member))
+        .map(|e| (e.raw_file_position(), e.size()))
+        .unwrap_or_else(|| panic!("no member {member}"));
+    bytes[(pos + size / 2) as usize] ^= 0x01;
+    std::fs::write(out, bytes).unwrap();
+}
+
+fn a_bundle_provisions_a_robot_without_network_and_a_tampered_one_changes_nothing() {
+    support::require(tool("unshare") && tool("strace"), "unshare (util-linux) and strace");
+    let rig = Rig::start();
+    let profile = test_profile(rig.dir.path(), &rig.base, &rig.downloads.url(), true);
+    let (root, cache) = rig.robot("robot-air");
+    let bundle = rig.dir.path().join("e2e.bundle");
+
+    // The workstation: a provision for the robot's root (its identity files only), with the
+    // network, into one file.
+    let mut make = rig.command(&root, &cache, &[]);
+    make.args([
+        "bundle",
+        profile.to_str().unwrap(),
+        "--for-root",
+        root.to_str().unwrap(),
+        "--network",
+        "none",
+    ])
+    .arg("--cache-dir")
+    .arg(rig.dir.path().join("workstation-cache"))
+    .arg("-o")
+    .arg(&bundle);
+    let out = run(&mut make);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&out), stderr(&out));
+    assert!(!root.join("var/lib/jetdoc").exists(), "making a bundle wrote into the robot's root");
+    let out =
+        rig.jetdoc(&root, &cache, &["bundle", "--verify", bundle.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let manifest = parse(&out);
+    let kinds: Vec<&str> =
+        manifest["members"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["lock", "image", "zed-installer", "wheel", "requirements-lock"], "{manifest}");
+    let image_id = manifest["image"]["id"].as_str().unwrap().to_string();
+    let zed = manifest["members"].as_array().unwrap().iter().find(|m| m["kind"] == "zed-installer").unwrap();
+    assert_eq!(zed["sha256"], sha(ZED_INSTALLER.as_bytes()));
+    // The robot's Docker has nothing: what it runs must come out of the bundle.
+    for id in rig.daemon.docker_ok(&["images", "-aq"]).split_whitespace() {
+        rig.daemon.docker(&["rmi", "-f", id]);
+    }
+    assert_eq!(rig.daemon.docker_ok(&["images", "-aq"]).trim(), "");
+
+    // One byte changed in the image: refused, naming it, nothing changed.
+    let tampered = rig.dir.path().join("tampered.bundle");
+    tamper(&bundle, "image.tar.zst", &tampered);
+    let out = rig.provision(&root, &cache, &profile, &["--bundle", tampered.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("bundle member image.tar.zst was changed"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nothing was changed"), "{}", stderr(&out));
+    assert_eq!(parse(&out)["result"], "bundle-refused");
+    assert!(!root.join("var/lib/jetdoc").exists(), "a refused bundle wrote state");
+    assert!(!cache.exists(), "a refused bundle wrote into the cache");
+    assert_eq!(rig.daemon.docker_ok(&["images", "-aq"]).trim(), "", "a refused bundle loaded an image");
+
+    // The bundle, in a network namespace with no network, every connect() traced.
+    let served = rig.downloads.server.body_bytes();
+    let registry_before = rig.registry.log().lines().count();
+    let trace = rig.dir.path().join("connect.trace");
+    let air = |args: &[&str]| {
+        let inner = rig.command(&root, &cache, args);
+        let mut c = std::process::Command::new("unshare");
+        c.args(["--net", "--", "strace", "-f", "-qq", "-e", "trace=connect", "-o"])
+            .arg(&trace)
+            .arg(inner.get_program())
+            .args(inner.get_args());
+        for (k, v) in inner.get_envs() {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        run(&mut c)
+    };
+    let args = [
+        "provision",
+        profile.to_str().unwrap(),
+        "--yes",
+        "--network",
+        "none",
+        "--format",
+        "json",
+        "--bundle",
+        bundle.to_str().unwrap(),
+    ];
+    let out = air(&args);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&out), stderr(&out));
+    let done = parse(&out);
+    assert_eq!(done["result"], "provisioned", "{done}");
+    assert_eq!(done["state"]["image"]["id"], image_id.as_str(), "the robot runs the bundle's image");
+    assert_eq!(done["state"]["smoke"][0]["passed"], true);
+    assert_eq!(done["state"]["bundle"]["image"], image_id.as_str());
+    let connects = std::fs::read_to_string(&trace).unwrap();
+    assert!(connects.contains("AF_UNIX"), "the trace saw no connect() at all:\n{connects}");
+    let inet: Vec<&str> =
+        connects.lines().filter(|l| l.contains("connect(") && !l.contains("AF_UNIX")).collect();
+    assert!(inet.is_empty(), "a connection other than Docker's socket was attempted:\n{}", inet.join("\n"));
+    assert_eq!(rig.downloads.server.body_bytes(), served);
+    assert_eq!(rig.registry.log().lines().count(), registry_before);
+    let running =
+        rig.daemon.docker_ok(&["inspect", "-f", "{{.State.Running}} {{.Image}}", "jetdoc-e2e-test"]);
+    assert_eq!(running.trim(), format!("true {image_id}"));
+    // The installer and the wheel went into the robot's cache, by sha256.
+    assert!(cache.join("blobs/sha256").join(sha(ZED_INSTALLER.as_bytes())).is_file());
+    assert!(cache.join("blobs/sha256").join(sha(&rig.downloads.wheel.1)).is_file());
+
+    // The same bundle again: up to date.
+    let out = air(&args);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(parse(&out)["result"], "up-to-date");
+
+    // A newer bundle (the profile changed): the new image is loaded and smoke-tested, the old
+    // one is kept. (The workstation builds in the same test daemon, so the new image is there
+    // before the robot loads it; what is asserted is the robot's tag, state and the old image.)
+    let text = std::fs::read_to_string(&profile).unwrap().replace("E2E = \"yes\"", "E2E = \"v2\"");
+    std::fs::write(&profile, text).unwrap();
+    let bundle2 = rig.dir.path().join("e2e-v2.bundle");
+    let mut make = rig.command(&root, &cache, &[]);
+    make.args(["bundle", profile.to_str().unwrap(), "--l4t", "36.4", "--network", "none"])
+        .arg("--cache-dir")
+        .arg(rig.dir.path().join("workstation-cache"))
+        .arg("-o")
+        .arg(&bundle2);
+    let out = run(&mut make);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&out), stderr(&out));
+    let args2 = [
+        "provision",
+        profile.to_str().unwrap(),
+        "--yes",
+        "--network",
+        "none",
+        "--format",
+        "json",
+        "--bundle",
+        bundle2.to_str().unwrap(),
+    ];
+    let out = air(&args2);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&out), stderr(&out));
+    let up = parse(&out);
+    assert_eq!(up["result"], "provisioned", "{up}");
+    assert_ne!(up["state"]["image"]["id"], image_id.as_str());
+    assert!(
+        rig.daemon.docker(&["image", "inspect", &image_id]).status.success(),
+        "the old image was removed"
+    );
 }

@@ -6,9 +6,11 @@
     reason = "the command layer owns the terminal: the only code that prints"
 )]
 
+pub mod bundle;
 pub mod check;
 pub mod completions;
 pub mod fetch;
+pub mod first_boot;
 pub mod fix;
 pub mod help;
 pub mod image_build;

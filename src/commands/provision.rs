@@ -66,13 +66,33 @@ pub fn print_json(v: &serde_json::Value) -> Result<()> {
 pub fn run(g: &GlobalArgs, a: &ProvisionArgs) -> Result<ExitCode> {
     let profile = Profile::load(&a.profile)?;
     let ctx = build_context(g)?;
-    let lock = match &a.locked {
-        Some(path) => Some(Lock::read(path)?),
-        None => None,
+    // A bundle is verified whole before anything else happens: a tampered or missing member
+    // stops here, naming it, with nothing changed.
+    let mut bundle = None;
+    let lock = match (&a.bundle, &a.locked) {
+        (Some(path), _) => match verified_bundle(path, &profile) {
+            Ok((lock, manifest)) => {
+                bundle = Some(execute::BundleInput { path: path.clone(), manifest });
+                Some(lock)
+            }
+            Err(message) => {
+                if g.format == Format::Json {
+                    print_json(&serde_json::json!({
+                        "result": "bundle-refused", "bundle": path, "message": message,
+                    }))?;
+                }
+                eprintln!("error: {}: {message}\n  nothing was changed", path.display());
+                return Ok(1);
+            }
+        },
+        (None, Some(path)) => Some(Lock::read(path)?),
+        (None, None) => None,
     };
     let foreign_root = g.root.is_some() && !g.live_commands;
     let offline_reason = if foreign_root {
         Some("another root filesystem (--root): nothing is asked of this machine's Docker or the network")
+    } else if a.bundle.is_some() {
+        Some("--bundle: everything comes from the bundle")
     } else if a.offline {
         Some("--offline")
     } else {
@@ -93,7 +113,7 @@ pub fn run(g: &GlobalArgs, a: &ProvisionArgs) -> Result<ExitCode> {
         (false, None) => Some(Credentials::default()),
     };
     if !a.dry_run {
-        return provision(g, a, &ctx, &profile, lock, creds);
+        return provision(g, a, &ctx, &profile, lock, creds, bundle);
     }
     let progress = SelectProgress::new(g.quiet || g.format == Format::Json);
     let mut client;
@@ -144,7 +164,10 @@ fn provision(
     profile: &Profile,
     lock: Option<Lock>,
     creds: Option<Credentials>,
+    bundle: Option<execute::BundleInput>,
 ) -> Result<ExitCode> {
+    // A bundle carries everything: nothing is asked of the network.
+    let offline = a.offline || bundle.is_some();
     if !a.yes {
         let what = format!(
             "provision {} on this device: fetch, pull, build, smoke-test{}",
@@ -165,27 +188,47 @@ fn provision(
     }
     let cache_dir = a.cache_dir.clone().unwrap_or_else(Cache::default_root_for_this_process);
     let mut fetch = crate::fetch::Options::new(cache_dir.clone());
-    fetch.offline = a.offline;
+    fetch.offline = offline;
+    let locked_path = a.locked.clone().or_else(|| bundle.as_ref().map(|b| b.path.clone()));
     let opts = execute::Options {
         fix: a.fix,
         force: a.force,
         no_run: a.no_run,
-        offline: a.offline,
+        offline,
         context: a.context.clone(),
         cache_dir,
         build_network: a.network.clone(),
         lock_out: a.lock.clone(),
-        locked: match (lock, &a.locked) {
-            (Some(l), Some(p)) => Some((l, p.clone())),
+        locked: match (lock, locked_path) {
+            (Some(l), Some(p)) => Some((l, p)),
             _ => None,
         },
         registry_timeout: Duration::from_secs(a.timeout.max(1)),
         credentials: creds.unwrap_or_default(),
         fetch,
+        bundle,
     };
     let progress = std::rc::Rc::new(super::provision_exec::ProvisionProgress::new(g));
     let finished = execute::provision(ctx, profile, &opts, progress)?;
     super::provision_exec::run(g, a, finished)
+}
+
+/// The first pass over a bundle: every member against the manifest, the profile it was made
+/// for, its lock parsed. `Err`: what is wrong, naming the member.
+fn verified_bundle(
+    path: &std::path::Path,
+    profile: &Profile,
+) -> Result<(Lock, crate::bundle::Manifest), String> {
+    let (manifest, lock) = crate::bundle::unpack::verify_with_lock(path).map_err(|e| e.to_string())?;
+    if manifest.profile != profile.name {
+        return Err(format!(
+            "the bundle is for profile `{}`, not `{}`: make one for this profile with `jetdoc bundle {}`",
+            manifest.profile, profile.name, profile.name
+        ));
+    }
+    let text = String::from_utf8(lock).map_err(|_| "bundle member lock.toml is not UTF-8".to_string())?;
+    let lock = Lock::parse(&text, &format!("{}:lock.toml", path.display())).map_err(|e| e.to_string())?;
+    Ok((lock, manifest))
 }
 
 fn capitalise(s: &str) -> String {

@@ -7,6 +7,7 @@ use std::io::Write as _;
 use super::provision::{print_json, Style};
 use super::{build_context, use_color, ExitCode};
 use crate::cli::{Format, GlobalArgs, StatusArgs};
+use crate::firstboot::status::Phase as FbPhase;
 use crate::host::Reason;
 use crate::provision::state::{self, Outcome, State};
 
@@ -20,13 +21,26 @@ pub fn run(g: &GlobalArgs, a: &StatusArgs) -> Result<ExitCode> {
     if let Some(p) = &a.profile {
         st.profiles.retain(|name, _| name == p);
     }
-    let failed = st.profiles.values().any(|p| p.result != Outcome::Success);
+    // First boot: shown when its unit is installed or it has run (the unit, its attempts, the
+    // marker); a first boot still retrying is a provision that has not succeeded.
+    let first_boot = crate::firstboot::status::status(&ctx.host)?;
+    let show_first_boot = first_boot.phase != FbPhase::NotInstalled || first_boot.record.is_some();
+    let failed = st.profiles.values().any(|p| p.result != Outcome::Success)
+        || (show_first_boot && first_boot.phase == FbPhase::Retrying);
     if g.format == Format::Json {
-        print_json(&serde_json::to_value(&st)?)?;
+        let mut v = serde_json::to_value(&st)?;
+        if show_first_boot {
+            // The state file's record, with what the root shows besides: phase, unit, marker.
+            v["first_boot"] = serde_json::to_value(&first_boot)?;
+        }
+        print_json(&v)?;
         return Ok(i32::from(failed));
     }
     let sty = Style::new(use_color(g.color, console::Term::stdout().is_term()));
     let mut out = String::new();
+    if show_first_boot {
+        out.push_str(&first_boot.render());
+    }
     if st.profiles.is_empty() {
         let _ = writeln!(
             out,

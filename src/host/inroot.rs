@@ -260,6 +260,16 @@ impl Host {
         mode: u32,
         owner: Option<(u32, u32)>,
     ) -> Result<(), HostError> {
+        self.write_atomic_with(path, mode, owner, &mut |file| file.write_all(bytes))
+    }
+
+    fn write_atomic_with(
+        &self,
+        path: &str,
+        mode: u32,
+        owner: Option<(u32, u32)>,
+        fill: &mut dyn FnMut(&mut File) -> io::Result<()>,
+    ) -> Result<(), HostError> {
         let Some((dir, name)) = self.parent_of(path, true)? else {
             return Err(self.refused(path, "its directory could not be created"));
         };
@@ -278,7 +288,7 @@ impl Host {
             move |source: io::Error| HostError::Io { path: shown, what, source }
         };
         let mut file = File::from(fd);
-        file.write_all(bytes).map_err(io("cannot write"))?;
+        fill(&mut file).map_err(io("cannot write"))?;
         if let Some((uid, gid)) = owner {
             let st = rfs::fstat(&file).map_err(self.io_err(path, "cannot stat"))?;
             // Only root can give a file away; a user keeping their own uid is the best there is.
@@ -299,6 +309,141 @@ impl Host {
             .map_err(self.io_err(path, "cannot rename the temp file over it"))?;
         temp.armed = false;
         rfs::fsync(&dir).map_err(self.io_err(path, "cannot fsync its directory"))
+    }
+
+    /// Opens a regular file for reading, as `read_file` does (a FIFO, socket, device node or a
+    /// link swapped in is refused, never opened), for files too big to hold in memory: a binary,
+    /// a bundle. `None` when it is missing. The metadata's `bytes` is empty.
+    pub fn open_file(&self, path: &str) -> Result<Option<(File, FileState)>, HostError> {
+        let Some((dir, name)) = self.parent_of(path, false)? else { return Ok(None) };
+        match rfs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => {}
+            Ok(st) => {
+                let kind = kind_name(FileType::from_raw_mode(st.st_mode));
+                return Err(
+                    self.refused(path, format!("is {kind}, not a regular file: jetdoc does not open it"))
+                );
+            }
+            Err(Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(self.io_err(path, "cannot stat")(e)),
+        }
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let fd = match rfs::openat(&dir, name.as_str(), flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(self.io_err(path, "cannot open")(e)),
+        };
+        let st = rfs::fstat(&fd).map_err(self.io_err(path, "cannot stat"))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(self.refused(path, "is not a regular file (it changed while jetdoc read it)"));
+        }
+        let meta = FileState { bytes: Vec::new(), mode: st.st_mode & 0o7777, uid: st.st_uid, gid: st.st_gid };
+        Ok(Some((File::from(fd), meta)))
+    }
+
+    /// The SHA-256 (hex) of a regular file, read in a stream; `None` when it is missing.
+    pub fn sha256_file(&self, path: &str) -> Result<Option<String>, HostError> {
+        let Some((file, _)) = self.open_file(path)? else { return Ok(None) };
+        let mut hashing = crate::digest::HashingReader::new(file);
+        io::copy(&mut hashing, &mut io::sink()).map_err(|source| HostError::Io {
+            path: self.shown(path),
+            what: "cannot read",
+            source,
+        })?;
+        Ok(Some(hashing.hex()))
+    }
+
+    /// `write_atomic` fed from a reader (a file too big to hold in memory): the same temp file,
+    /// owner, mode, fsync and rename; on any error, the reader's included, the target is
+    /// untouched. Returns the number of bytes written.
+    pub fn write_atomic_from(
+        &self,
+        path: &str,
+        from: &mut dyn Read,
+        mode: u32,
+        owner: Option<(u32, u32)>,
+    ) -> Result<u64, HostError> {
+        let mut written = 0;
+        self.write_atomic_with(path, mode, owner, &mut |file| {
+            written = io::copy(from, file)?;
+            Ok(())
+        })?;
+        Ok(written)
+    }
+
+    /// Creates (or replaces) the symlink `path` -> `target`. Only `path`'s directories are
+    /// resolved; the link itself is never followed, and a directory at `path` is refused. The
+    /// target is stored as given: a link's target is read on the device, inside its own root.
+    pub fn symlink(&self, path: &str, target: &str) -> Result<(), HostError> {
+        let Some((dir, name)) = self.link_parent(path, true)? else {
+            return Err(self.refused(path, "its directory could not be created"));
+        };
+        if let Ok(st) = rfs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
+                return Err(self.refused(path, "is a directory, not a link"));
+            }
+        }
+        let temp =
+            format!("{TEMP_PREFIX}{}.{:016x}", name.chars().take(64).collect::<String>(), fastrand::u64(..));
+        rfs::symlinkat(target, &dir, temp.as_str())
+            .map_err(self.io_err(path, "cannot create a symlink beside it"))?;
+        if let Err(e) = rfs::renameat(&dir, temp.as_str(), &dir, name.as_str()) {
+            let _ = rfs::unlinkat(&dir, temp.as_str(), AtFlags::empty());
+            return Err(self.io_err(path, "cannot rename the new link over it")(e));
+        }
+        rfs::fsync(&dir).map_err(self.io_err(path, "cannot fsync its directory"))
+    }
+
+    /// What `path` is, without following it when it is a link: `None` missing, `Some(Ok(target))`
+    /// a symlink, `Some(Err(kind))` anything else (`a directory`, `a regular file`, ...).
+    pub fn link_at(&self, path: &str) -> Result<Option<Result<String, &'static str>>, HostError> {
+        let Some((dir, name)) = self.link_parent(path, false)? else { return Ok(None) };
+        match rfs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => match FileType::from_raw_mode(st.st_mode) {
+                FileType::Symlink => {
+                    let target = rfs::readlinkat(&dir, name.as_str(), Vec::new())
+                        .map_err(self.io_err(path, "cannot read the link"))?;
+                    Ok(Some(Ok(target.to_string_lossy().into_owned())))
+                }
+                FileType::RegularFile => Ok(Some(Err("a regular file"))),
+                other => Ok(Some(Err(kind_name(other)))),
+            },
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(self.io_err(path, "cannot stat")(e)),
+        }
+    }
+
+    /// Removes the symlink `path` (never what it points to). `false` when there was none; a
+    /// file or directory there is refused.
+    pub fn remove_link(&self, path: &str) -> Result<bool, HostError> {
+        let Some((dir, name)) = self.link_parent(path, false)? else { return Ok(false) };
+        match rfs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::Symlink => {}
+            Ok(st) => {
+                let kind = kind_name(FileType::from_raw_mode(st.st_mode));
+                return Err(self.refused(path, format!("is {kind}, not a link: jetdoc leaves it alone")));
+            }
+            Err(Errno::NOENT) => return Ok(false),
+            Err(e) => return Err(self.io_err(path, "cannot stat")(e)),
+        }
+        rfs::unlinkat(&dir, name.as_str(), AtFlags::empty()).map_err(self.io_err(path, "cannot remove"))?;
+        rfs::fsync(&dir).map_err(self.io_err(path, "cannot fsync its directory"))?;
+        Ok(true)
+    }
+
+    /// The directory of `path` resolved inside the root, and the last component as it is (a
+    /// link there is the object of the operation, not a way to somewhere else).
+    fn link_parent(&self, path: &str, create: bool) -> Result<Option<(OwnedFd, String)>, HostError> {
+        let mut parts = components(path);
+        let Some(name) = parts.pop().filter(|n| n != "..") else {
+            return Err(self.refused(path, "names no link (the root, or ends in `..`)"));
+        };
+        let dir = format!("/{}", parts.join("/"));
+        let dirs = self.resolve_components(&dir)?;
+        match self.walk(path, &dirs, create)? {
+            Walk::Dir(fd) => Ok(Some((fd, name))),
+            Walk::Missing => Ok(None),
+        }
     }
 
     /// Renames `from` to `to` (both inside the root; `to` is replaced). Never follows a link.

@@ -55,6 +55,16 @@ pub struct Options {
     pub credentials: Credentials,
     /// Fetch options besides the cache (retries, jobs).
     pub fetch: crate::fetch::Options,
+    /// `--bundle FILE`, verified whole by the caller (its lock is `locked`): the image is
+    /// loaded from it and its files go to the cache; nothing is fetched, pulled or built.
+    pub bundle: Option<BundleInput>,
+}
+
+/// A bundle that passed its first, whole check.
+#[derive(Debug, Clone)]
+pub struct BundleInput {
+    pub path: PathBuf,
+    pub manifest: crate::bundle::Manifest,
 }
 
 /// Progress of a provision; the command layer draws it (core never prints).
@@ -283,7 +293,12 @@ pub fn provision(
             fixes,
         });
     }
-    let Some(chosen) = the_plan.base.chosen.clone() else {
+    // From a bundle, the base is inside the bundle's image: the lock names it.
+    let bundle_base = match (&opts.bundle, &opts.locked) {
+        (Some(_), Some((l, _))) => Some(l.base.reference.clone()),
+        _ => None,
+    };
+    let Some(chosen) = the_plan.base.chosen.clone().or(bundle_base) else {
         return Ok(Finished::Stopped {
             blocked_by: the_plan.blocked_by.clone(),
             plan: Box::new(the_plan),
@@ -309,6 +324,16 @@ pub fn provision(
         resume: None,
         other: Default::default(),
     };
+    if let Some(b) = &opts.bundle {
+        record.other.insert(
+            "bundle".into(),
+            serde_json::json!({
+                "path": b.path.display().to_string(),
+                "created": b.manifest.created,
+                "image": b.manifest.image.as_ref().map(|i| i.id.clone()),
+            }),
+        );
+    }
     write_state(ctx, &record)?;
 
     // 4. The steps.
@@ -317,32 +342,43 @@ pub fn provision(
         Arc::new(Fetcher::new(opts.fetch.clone()).map_err(|e| ProvisionError::Other(e.to_string()))?);
     let candidate = the_plan.base.candidates.iter().find(|c| c.image == chosen).cloned();
     let mut steps_plan = steps::Plan::new(format!("provision-{}", profile.name));
-    steps_plan.push(FetchDownloads {
-        resolved: resolved.clone(),
-        base_python: candidate.as_ref().and_then(|c| c.python.clone()),
-        locked: opts.locked.as_ref().map(|(l, _)| l.clone()),
-        fetcher: fetcher.clone(),
-        rep: rep.clone(),
-        shared: shared.clone(),
-    });
-    steps_plan.push(PullBase {
-        reference: chosen.clone(),
-        digest: candidate.as_ref().and_then(|c| c.digest.clone()),
-        platform: resolved.device.arch.as_ref().map(|a| format!("linux/{a}")),
-        python: candidate.as_ref().and_then(|c| c.python.clone()),
-        rep: rep.clone(),
-        shared: shared.clone(),
-    });
-    steps_plan.push(BuildImage {
-        resolved: resolved.clone(),
-        tag: candidate_tag(&tag),
-        context: opts.context.clone().unwrap_or_else(|| profile.default_context()),
-        work: opts.cache_dir.join("provision").join(&profile.name),
-        network: opts.build_network.clone(),
-        lock_sha256: opts.locked.as_ref().map(|(l, _)| l.sha256()),
-        rep: rep.clone(),
-        shared: shared.clone(),
-    });
+    if let (Some(b), Some((lock, _))) = (&opts.bundle, &opts.locked) {
+        steps_plan.push(LoadBundle {
+            path: b.path.clone(),
+            manifest: b.manifest.clone(),
+            lock: lock.clone(),
+            cache_dir: opts.cache_dir.clone(),
+            tag: candidate_tag(&tag),
+            shared: shared.clone(),
+        });
+    } else {
+        steps_plan.push(FetchDownloads {
+            resolved: resolved.clone(),
+            base_python: candidate.as_ref().and_then(|c| c.python.clone()),
+            locked: opts.locked.as_ref().map(|(l, _)| l.clone()),
+            fetcher: fetcher.clone(),
+            rep: rep.clone(),
+            shared: shared.clone(),
+        });
+        steps_plan.push(PullBase {
+            reference: chosen.clone(),
+            digest: candidate.as_ref().and_then(|c| c.digest.clone()),
+            platform: resolved.device.arch.as_ref().map(|a| format!("linux/{a}")),
+            python: candidate.as_ref().and_then(|c| c.python.clone()),
+            rep: rep.clone(),
+            shared: shared.clone(),
+        });
+        steps_plan.push(BuildImage {
+            resolved: resolved.clone(),
+            tag: candidate_tag(&tag),
+            context: opts.context.clone().unwrap_or_else(|| profile.default_context()),
+            work: opts.cache_dir.join("provision").join(&profile.name),
+            network: opts.build_network.clone(),
+            lock_sha256: opts.locked.as_ref().map(|(l, _)| l.sha256()),
+            rep: rep.clone(),
+            shared: shared.clone(),
+        });
+    }
     for (i, s) in resolved.smoke.iter().enumerate() {
         steps_plan.push(SmokeTest {
             name: s.name.clone(),
@@ -439,6 +475,8 @@ fn failed_step(_ran: &[String], error: &str, sh: &Shared) -> String {
         "fetch".into()
     } else if error.starts_with("pull:") {
         "pull".into()
+    } else if error.starts_with("load:") {
+        "load".into()
     } else if error.starts_with("build:") {
         "build".into()
     } else if error.starts_with("tag:") {
@@ -1066,6 +1104,86 @@ impl Step for SmokeTest {
                 Err(failed("smoke", format!("`{}` could not run: {e}", self.name)))
             }
         }
+    }
+}
+
+/// Step `load`, from a bundle: the image through `docker load` (checked as it streams; Docker
+/// never gets the end of an image whose bytes are wrong), tagged as the candidate the smoke
+/// tests run on; the installer and the wheels into the download cache, for a later rebuild.
+/// The previous image keeps the profile's tag until the smoke tests pass.
+#[derive(Serialize)]
+struct LoadBundle {
+    path: PathBuf,
+    #[serde(skip)]
+    manifest: crate::bundle::Manifest,
+    #[serde(skip)]
+    lock: Lock,
+    #[serde(skip)]
+    cache_dir: PathBuf,
+    tag: String,
+    #[serde(skip)]
+    shared: SharedCell,
+}
+
+impl std::fmt::Debug for LoadBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadBundle").field("path", &self.path).field("tag", &self.tag).finish()
+    }
+}
+
+impl Step for LoadBundle {
+    fn kind(&self) -> &'static str {
+        "load"
+    }
+
+    fn describe(&self) -> String {
+        format!("load the image of {} as {}, its files into the cache", self.path.display(), self.tag)
+    }
+
+    fn prepare(&self, _cx: &mut StepCx<'_>) -> Result<Undo, StepError> {
+        Ok(Undo::Run { argv: vec!["docker".into(), "rmi".into(), self.tag.clone()] })
+    }
+
+    fn execute(&self, cx: &mut StepCx<'_>, _undo: &Undo) -> Result<(), StepError> {
+        let docker = cx.host().docker().map_err(|e| failed("load", e))?;
+        cx.progress(&format!("loading the image from {}", self.path.display()));
+        let cache = crate::fetch::Cache::new(self.cache_dir.clone());
+        let mut load =
+            |m: &crate::bundle::Manifest, member: &crate::bundle::Member, r: &mut dyn std::io::Read| {
+                crate::bundle::load_image(docker, m, member, r)
+            };
+        let out = crate::bundle::unpack::take_out(&self.path, &self.manifest, &cache, Some(&mut load))
+            .map_err(|e| failed("load", e))?;
+        let id = out.image.ok_or_else(|| failed("load", "the bundle holds no image"))?;
+        docker.tag(&id, &self.tag).map_err(|e| failed("load", e))?;
+        let image = docker.inspect_one(&id).map_err(|e| failed("load", e))?;
+        let mut sh = self.shared.borrow_mut();
+        let blob = |sha: &str| out.files.iter().find(|(m, _)| m.sha256 == sha).map(|(_, p)| p.clone());
+        for a in &self.lock.artifacts {
+            let path = blob(&a.sha256).ok_or_else(|| {
+                failed("load", format!("the bundle does not carry {} named by its lock", a.file_name))
+            })?;
+            sh.downloads.push(Downloaded {
+                kind: a.kind.clone(),
+                url: a.url.clone(),
+                file_name: a.file_name.clone(),
+                sha256: a.sha256.clone(),
+                size: a.size,
+                path,
+            });
+        }
+        for w in &self.lock.wheels {
+            let path = blob(&w.sha256).ok_or_else(|| {
+                failed("load", format!("the bundle does not carry {} named by its lock", w.file_name))
+            })?;
+            sh.wheels.push((w.clone(), path));
+        }
+        sh.base_reference = Some(self.lock.base.reference.clone());
+        sh.base_digest = Some(self.lock.base.digest.clone()).filter(|d| !d.is_empty());
+        sh.base_python = self.lock.base.python.clone();
+        sh.layers = Some(image.layer_count());
+        sh.image_id = Some(image.id);
+        Ok(())
     }
 }
 

@@ -24,6 +24,9 @@ pub struct State {
     /// By profile name.
     #[serde(default)]
     pub profiles: BTreeMap<String, ProfileState>,
+    /// What first boot did (`jetdoc first-boot record` writes it; issue 12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_boot: Option<crate::firstboot::record::FirstBoot>,
     /// Fields written by newer jetdoc versions (first boot, ...): kept as they are when this
     /// version rewrites the file.
     #[serde(flatten)]
@@ -147,13 +150,13 @@ mod tests {
 
     #[test]
     fn newer_fields_survive_a_rewrite() {
-        let text = r#"{"schema": 1, "first_boot": {"result": "success"},
+        let text = r#"{"schema": 1, "fleet": {"result": "success"},
             "profiles": {"locomotion": {"profile": "locomotion", "source": "builtin:locomotion",
             "profile_sha256": "aa", "result": "success", "started": "2026-11-29T23:56:53Z",
             "finished": null, "image": null, "lock_sha256": null, "failed_step": null,
             "message": null, "resume": null, "bundle": "robot.bundle"}}}"#;
         let s = State::parse(text, "state.json").unwrap();
-        assert_eq!(s.other["first_boot"]["result"], "success");
+        assert_eq!(s.other["fleet"]["result"], "success");
         assert_eq!(s.profiles["locomotion"].other["bundle"], "robot.bundle");
         let again = State::parse(&s.to_text(), "state.json").unwrap();
         assert_eq!(again, s);

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::command::RUN_TIMEOUT;
 use super::journal::{
-    backup_rel, inside_state_dir, sha256, FileRecord, Journal, JournalError, Record, BACKUPS, STATE_DIR,
+    backup_rel, inside_state_dir, FileRecord, Journal, JournalError, Record, BACKUPS, STATE_DIR,
 };
 use super::lock::{LockError, StateLock};
 use super::{Cmd, Plan, Reporter, StepCx, StepError, Undo};
@@ -236,8 +236,12 @@ impl<'a> Executor<'a> {
                 failure = Some((i, false, e));
                 break;
             }
-            if let Undo::RestoreFile(f) = &undos[i] {
-                out.changed.push(changed(&id, f));
+            match &undos[i] {
+                Undo::RestoreFile(f) => out.changed.push(changed(&id, f)),
+                Undo::RestoreLink { path, .. } => {
+                    out.changed.push(ChangedFile { path: path.clone(), backup: None })
+                }
+                _ => {}
             }
             self.ctx.invalidate();
             if let Err(e) = step.verify(&mut cx) {
@@ -302,6 +306,20 @@ impl<'a> Executor<'a> {
                     }
                 }
                 Undo::Cannot { what, why } if ran => cx.note(format!("not undone: `{what}`: {why}")),
+                // Also for the failing step, as for a file.
+                Undo::RestoreLink { path, before, after } => {
+                    match put_link_back(self.host(), path, before, after) {
+                        Ok(true) => {
+                            undone = true;
+                            cx.note(match before {
+                                Some(b) => format!("pointed the link {path} back at {b}"),
+                                None => format!("removed the link {path} (jetdoc had created it)"),
+                            });
+                        }
+                        Ok(false) => {}
+                        Err(e) => cx.note(format!("could not restore the link {path}: {e}")),
+                    }
+                }
                 Undo::Again { .. } => again.push(j),
                 Undo::Run { .. } | Undo::Cannot { .. } => {}
             }
@@ -396,6 +414,26 @@ impl<'a> Executor<'a> {
             }
         }
 
+        for (j, u) in undos.iter().enumerate() {
+            let Undo::RestoreLink { path, before, after } = u else { continue };
+            match host.link_at(path)? {
+                Some(Ok(t)) if &t == after => restore[j] = true,
+                Some(Ok(t)) if Some(&t) == before.as_ref() => {
+                    out.notes.push(format!("the link {path} is already as it was before {}", entry.id))
+                }
+                None if before.is_none() => {
+                    out.notes.push(format!("the link {path} is already gone, as before {}", entry.id))
+                }
+                _ if force => restore[j] = true,
+                _ => {
+                    return Err(ExecError::Undo(format!(
+                        "{path} was changed after jetdoc linked it to {after}: not undoing {} (pass --force to restore it anyway)",
+                        entry.id
+                    )))
+                }
+            }
+        }
+
         let mut cx = StepCx::new(self.ctx, &entry.id, self.rep);
         let mut took_back = false;
         let mut failures: Vec<String> = Vec::new();
@@ -417,6 +455,12 @@ impl<'a> Executor<'a> {
                     } else {
                         failures.push(o.describe_failure(&cmd.display()));
                     }
+                }
+                Undo::RestoreLink { path, before, .. } if restore[j] => {
+                    cx.progress(&format!("restoring the link {path}"));
+                    restore_link(host, path, before).map_err(|e| ExecError::Undo(e.to_string()))?;
+                    out.changed.push(ChangedFile { path: path.clone(), backup: None });
+                    took_back = true;
                 }
                 Undo::Again { argv } if !again.contains(argv) => again.insert(0, argv.clone()),
                 Undo::Cannot { what, why } => cx.note(format!("not undone: `{what}`: {why}")),
@@ -473,7 +517,8 @@ fn changed(id: &str, f: &FileRecord) -> ChangedFile {
 }
 
 fn file_state(host: &Host, f: &FileRecord) -> Result<OnDisk, HostError> {
-    let current = host.read_file(&f.path)?.map(|c| sha256(&c.bytes));
+    // Streamed: the file may be a binary or a bundle, larger than anything `read_file` takes.
+    let current = host.sha256_file(&f.path)?;
     if current.as_deref() == Some(f.sha256_after.as_str()) {
         return Ok(OnDisk::AsAfter);
     }
@@ -495,11 +540,32 @@ fn put_back(host: &Host, id: &str, f: &FileRecord) -> Result<(), String> {
     }
     let backup = format!("{STATE_DIR}/{rel}");
     inside_state_dir(host, &backup)?;
-    let Some(original) = host.read_file(&backup).map_err(|e| e.to_string())? else {
+    let Some((mut original, meta)) = host.open_file(&backup).map_err(|e| e.to_string())? else {
         return Err(format!("the backup {} is missing", host.shown(&backup)));
     };
-    let mode = f.mode.unwrap_or(original.mode) & 0o777;
-    host.write_atomic(&f.path, &original.bytes, mode, f.uid.zip(f.gid)).map_err(|e| e.to_string())
+    let mode = f.mode.unwrap_or(meta.mode) & 0o777;
+    host.write_atomic_from(&f.path, &mut original, mode, f.uid.zip(f.gid))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Rollback of a link: put it back unless it no longer points where jetdoc pointed it (then it
+/// is another program's now, or it was never made). `true` when something was put back.
+fn put_link_back(host: &Host, path: &str, before: &Option<String>, after: &str) -> Result<bool, HostError> {
+    match host.link_at(path)? {
+        Some(Ok(t)) if t == after => {
+            restore_link(host, path, before)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+fn restore_link(host: &Host, path: &str, before: &Option<String>) -> Result<(), HostError> {
+    match before {
+        Some(b) => host.symlink(path, b),
+        None => host.remove_link(path).map(|_| ()),
+    }
 }
 
 #[cfg(test)]

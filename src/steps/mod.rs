@@ -78,9 +78,11 @@
 //! lock.
 
 mod command;
+mod copy;
 mod docker;
 mod executor;
 pub mod journal;
+mod link;
 mod lock;
 mod write;
 
@@ -93,9 +95,11 @@ use crate::context::Context;
 use crate::host::{CmdOutput, CmdStatus, Host, HostError};
 
 pub use command::RunCommand;
+pub use copy::CopyFile;
 pub use docker::{docker_restart_cmd, RestartDocker, ValidateDaemonConfig, VerifyRuntime};
 pub use executor::{ChangedFile, ExecError, Executor, Outcome};
 pub use journal::{FileRecord, STATE_DIR};
+pub use link::Symlink;
 pub use write::{unified_diff, WriteFile};
 
 /// A command line: program and arguments, never through a shell unless the program is `sh`.
@@ -140,12 +144,15 @@ pub enum Undo {
     Again { argv: Vec<String> },
     /// The change stays; `why` tells the user what they can do instead.
     Cannot { what: String, why: String },
+    /// Put a symlink back as it was: remove the one jetdoc made (`before` `None`) or point it at
+    /// `before` again. Taken back only while the link still points at `after`.
+    RestoreLink { path: String, before: Option<String>, after: String },
 }
 
 impl Undo {
     /// Whether undoing this takes something back (a file, a command's effect).
     pub fn takes_back(&self) -> bool {
-        matches!(self, Undo::RestoreFile(_) | Undo::Run { .. })
+        matches!(self, Undo::RestoreFile(_) | Undo::Run { .. } | Undo::RestoreLink { .. })
     }
 }
 
@@ -291,6 +298,23 @@ impl<'a> StepCx<'a> {
             Some((original.uid, original.gid)),
         )?;
         Ok(rel)
+    }
+
+    /// `back_up` for a file too big to hold in memory (a binary, a bundle): streamed from `path`
+    /// to the backup. Returns the backup's path relative to the state directory and the
+    /// original's metadata and sha256; `None` when `path` is missing.
+    pub fn back_up_file(
+        &self,
+        path: &str,
+    ) -> Result<Option<(String, crate::host::FileState, String)>, StepError> {
+        let host = &self.ctx.host;
+        let Some((file, meta)) = host.open_file(path)? else { return Ok(None) };
+        let rel = journal::backup_rel(self.id, path).map_err(StepError::Failed)?;
+        let backup = format!("{STATE_DIR}/{rel}");
+        journal::inside_state_dir(host, &backup).map_err(StepError::Failed)?;
+        let mut hashing = crate::digest::HashingReader::new(file);
+        host.write_atomic_from(&backup, &mut hashing, meta.mode & 0o777, Some((meta.uid, meta.gid)))?;
+        Ok(Some((rel, meta, hashing.hex())))
     }
 }
 
