@@ -1,7 +1,9 @@
-//! Converts the built-in knowledge tables (`checks/*.toml`) to JSON at build time: jetdoc embeds
-//! the JSON, which parses several times faster than TOML, and `jetdoc check` reads every table
-//! on each run. The TOML files stay the source (and user tables in checks.d stay TOML); a unit
-//! test parses them as TOML too, so an error there is reported with its line.
+//! Converts the built-in knowledge tables (`checks/*.toml`) to MessagePack at build time: jetdoc
+//! embeds it, and `jetdoc check` decodes six tables on each run. MessagePack decodes several
+//! times faster than TOML and faster than the JSON embedded before (lengths instead of scanning
+//! for quotes and escapes, array lengths known up front). The TOML files stay the source (and
+//! user tables in checks.d stay TOML); a unit test parses them as TOML too, so an error there is
+//! reported with its line, and compares the two.
 
 use std::path::Path;
 
@@ -19,9 +21,9 @@ fn main() {
         println!("cargo:rerun-if-changed={}", path.display());
         let text = std::fs::read_to_string(&path).expect("read table");
         let value: toml::Value = toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let json = serde_json::to_string(&value).expect("JSON");
+        let packed = rmp_serde::to_vec(&value).expect("MessagePack");
         let stem = path.file_stem().unwrap().to_string_lossy();
-        std::fs::write(Path::new(&out).join(format!("{stem}.json")), json).expect("write JSON table");
+        std::fs::write(Path::new(&out).join(format!("{stem}.msgpack")), packed).expect("write table");
     }
 }
 

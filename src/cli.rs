@@ -722,6 +722,28 @@ pub struct CheckArgs {
     pub textfile: Option<PathBuf>,
 }
 
+/// `jetdoc check`'s own parse: the top level of `Cli` (its global arguments) with the `check`
+/// subcommand alone. Building and propagating the whole tree (fetch, image, fix, ... and their
+/// arguments) was a tenth of a `check` run, which fleets run on every scrape. Only a parse that
+/// succeeds here is used, and it is `Cli`'s parse (the same `GlobalArgs` and `CheckArgs`, read by
+/// `Cli::from_arg_matches`); help, `--version` and every error go to the whole tree, so what a
+/// user sees of those does not change. A unit test compares the two trees.
+#[derive(Debug, Parser)]
+#[command(name = "jetdoc", version)]
+pub struct CheckOnlyCli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: CheckOnlyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CheckOnlyCommand {
+    /// Probe the device and print a doctor report with a fix for every problem.
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+}
+
 #[derive(Debug, Args)]
 pub struct ImageArgs {
     #[command(subcommand)]
@@ -1153,4 +1175,59 @@ pub struct FetchUrlArgs {
 
     #[command(flatten)]
     pub common: FetchCommon,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, FromArgMatches};
+
+    /// `CheckOnlyCli` parses `check` exactly as `Cli` does: the same global arguments, and a
+    /// `check` subcommand identical to `Cli`'s once both trees are built (arguments, settings,
+    /// help text).
+    #[test]
+    fn the_check_only_tree_is_cli_with_check_alone() {
+        let mut full = Cli::command();
+        let mut only = CheckOnlyCli::command();
+        full.build();
+        only.build();
+        let args = |c: &clap::Command| c.get_arguments().map(|a| format!("{a:?}")).collect::<Vec<_>>();
+        assert_eq!(args(&only), args(&full));
+        assert_eq!(only.get_name(), full.get_name());
+        assert_eq!(only.get_version(), full.get_version());
+        assert_eq!(only.is_subcommand_required_set(), full.is_subcommand_required_set());
+        assert_eq!(only.is_arg_required_else_help_set(), full.is_arg_required_else_help_set());
+        let names =
+            |c: &clap::Command| c.get_subcommands().map(|s| s.get_name().to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&only), ["check", "help"]);
+        assert!(names(&full).contains(&"check".to_string()) && names(&full).contains(&"help".to_string()));
+        let check = |c: &clap::Command| format!("{:?}", c.find_subcommand("check").unwrap());
+        assert_eq!(check(&only), check(&full));
+    }
+
+    /// The same command lines give the same `Cli` through either tree.
+    #[test]
+    fn check_command_lines_parse_the_same_through_both_trees() {
+        for line in [
+            "jetdoc check",
+            "jetdoc check --root /tmp --format json",
+            "jetdoc --root /tmp --format json check",
+            "jetdoc --color always -q check --only gpu,containers --skip docker.iptables --strict",
+            "jetdoc check --list -v",
+            "jetdoc --root check check --textfile /tmp/prom --format prometheus",
+            "jetdoc check --commands c.toml --live-commands --checks-dir d",
+        ] {
+            let argv: Vec<&str> = line.split(' ').collect();
+            let full = Cli::from_arg_matches(&Cli::command().try_get_matches_from(&argv).unwrap()).unwrap();
+            let only =
+                Cli::from_arg_matches(&CheckOnlyCli::command().try_get_matches_from(&argv).unwrap()).unwrap();
+            assert_eq!(format!("{only:?}"), format!("{full:?}"), "{line}");
+        }
+        // What is not a plain `check` fails here, and goes to the whole tree.
+        for line in ["jetdoc fetch zed check", "jetdoc check -V", "jetdoc -q -v check", "jetdoc check --nope"]
+        {
+            let argv: Vec<&str> = line.split(' ').collect();
+            assert!(CheckOnlyCli::command().try_get_matches_from(&argv).is_err(), "{line}");
+        }
+    }
 }

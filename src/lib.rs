@@ -44,6 +44,36 @@ where
     // Help is laid out for the terminal (commands::help) only when it may be shown: the layout
     // costs more than the whole parse of an ordinary run.
     let wants_help = args.iter().skip(1).any(|a| a == "-h" || a == "--help" || a == "help");
+    let cli =
+        if !wants_help && args.iter().skip(1).any(|a| a == "check") { parse_check(&args) } else { None };
+    let cli = match cli {
+        Some(cli) => cli,
+        None => match parse_full(args, wants_help) {
+            Ok(cli) => cli,
+            Err(code) => return code,
+        },
+    };
+    run(cli)
+}
+
+/// `jetdoc check ...` parsed against `cli::CheckOnlyCli`, the top level with `check` alone;
+/// `None` (for the whole tree to parse, and report, again) unless that parse succeeds.
+fn parse_check(args: &[std::ffi::OsString]) -> Option<cli::Cli> {
+    let mut command = <cli::CheckOnlyCli as clap::CommandFactory>::command();
+    let cli = command.try_get_matches_from_mut(args).ok().and_then(|m| {
+        let cli = cli::Cli::from_arg_matches(&m).ok();
+        std::mem::forget(m);
+        cli
+    });
+    // Left to the exit, as in `parse_full`.
+    std::mem::forget(command);
+    cli
+}
+
+/// The whole command tree: every command, help, version and error. `Err`: the exit code after
+/// help, the version or an error was printed.
+#[allow(clippy::print_stderr, reason = "clap prints its own help and errors")]
+fn parse_full(args: Vec<std::ffi::OsString>, wants_help: bool) -> Result<cli::Cli, i32> {
     let mut command = if wants_help {
         commands::help::command(commands::help::terminal_width())
     } else {
@@ -57,13 +87,19 @@ where
     // The process ends soon: freeing these trees of a few hundred allocations would only cost
     // time (a tenth of a `check` run, with the context `check` forgets too).
     std::mem::forget(command);
-    let cli = match parsed {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+    parsed.map_err(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            2
+        } else {
+            0
         }
-    };
+    })
+}
+
+/// Runs a parsed command line; the process exit code.
+#[allow(clippy::print_stderr, reason = "the last word of a failed command: its error on stderr")]
+fn run(cli: cli::Cli) -> i32 {
     commands::init_color(cli.global.color);
     checks::install_panic_hook();
     if matches!(cli.global.format, cli::Format::Prometheus | cli::Format::Npd)

@@ -49,7 +49,9 @@ pub struct Host {
     /// directory, `Some(target)` for a symlink. A check run resolves hundreds of paths sharing a
     /// few dozen prefixes (`/sys/devices/platform/...`); each prefix is stat'ed once. Missing
     /// components are not cached: a fix may create them.
-    nodes: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
+    /// Keyed by the prefix under the root (`usr/local`); Fx hashing, as the keys are short and
+    /// come from the root's own names (SipHash was 4% of a `check` run).
+    nodes: std::sync::Mutex<rustc_hash::FxHashMap<String, Option<String>>>,
     /// The Docker engine of this machine, or why there is none (see `docker()`).
     docker: Result<Box<dyn docker::Docker>, String>,
 }
@@ -155,7 +157,20 @@ impl Host {
         if self.live {
             return Ok(PathBuf::from(path));
         }
-        self.resolve_inside(path).map(|inner| self.root.join(inner.trim_start_matches('/')))
+        self.resolve_inside(path).map(|inner| self.under_root(&inner[1..]))
+    }
+
+    /// `root.join(inside)` for a relative `inside` (`usr/local`, or empty for the root itself,
+    /// which gives `root/` as `join` does), without `join`'s parsing of both paths.
+    fn under_root(&self, inside: &str) -> PathBuf {
+        let root = self.root.as_os_str();
+        let mut real = std::ffi::OsString::with_capacity(root.len() + 1 + inside.len());
+        real.push(root);
+        if !root.as_encoded_bytes().ends_with(b"/") {
+            real.push("/");
+        }
+        real.push(inside);
+        PathBuf::from(real)
     }
 
     /// The path as seen from inside the root after resolving symlinks (`/usr/local/cuda` ->
@@ -175,62 +190,106 @@ impl Host {
 
     /// `cached`: use (and fill) the cache of path components. Writes resolve uncached: the tree
     /// may have changed since the probes ran.
+    ///
+    /// One pass over the path with one buffer: `done` holds the components resolved so far
+    /// (`/usr/local`), and is also the cache key of each prefix (without its leading `/`), so a
+    /// lookup costs no allocation; only a symlink builds a new `pending` (its target, then the
+    /// rest). `check` resolves a hundred paths per run, and this is on every one of them.
     fn resolve_inside_with(&self, path: &str, cached: bool) -> Found<String> {
-        let mut done: Vec<String> = Vec::new();
-        let mut todo: Vec<String> = components(path).into_iter().rev().collect();
+        let mut done = String::with_capacity(path.len() + 1);
+        let mut pending: std::borrow::Cow<'_, str> = std::borrow::Cow::Borrowed(path);
+        let mut at = 0;
+        let mut target = String::new();
         let mut hops = 0;
-        while let Some(part) = todo.pop() {
+        while let Some((start, end)) = next_component(&pending, at) {
+            at = end;
+            let part = &pending[start..end];
             if part == ".." {
-                done.pop();
+                // Clamped at the root: `..` of `/` is `/`.
+                done.truncate(done.rfind('/').unwrap_or(0));
                 continue;
             }
-            done.push(part);
-            let key = done.join("/");
-            let Some(node) = self.node(&key, cached) else {
-                // Missing: keep the rest verbatim; opening it will say "missing".
-                done.extend(todo.into_iter().rev());
-                break;
-            };
-            let Some(target) = node else { continue };
-            hops += 1;
-            if hops > MAX_SYMLINK_HOPS {
-                return Err(Absence::new(path, Reason::SymlinkLoop));
+            let parent = done.len();
+            done.push('/');
+            done.push_str(part);
+            match self.node(&done[1..], cached, &mut target) {
+                Node::Missing => {
+                    // Keep the rest verbatim (`..` included); opening it will say "missing".
+                    while let Some((start, end)) = next_component(&pending, at) {
+                        at = end;
+                        done.push('/');
+                        done.push_str(&pending[start..end]);
+                    }
+                    break;
+                }
+                Node::Plain => {}
+                Node::Link => {
+                    hops += 1;
+                    if hops > MAX_SYMLINK_HOPS {
+                        return Err(Absence::new(path, Reason::SymlinkLoop));
+                    }
+                    done.truncate(parent);
+                    if target.starts_with('/') {
+                        done.clear();
+                    }
+                    let rest = &pending[at..];
+                    let mut next = String::with_capacity(target.len() + 1 + rest.len());
+                    next.push_str(&target);
+                    next.push('/');
+                    next.push_str(rest);
+                    pending = std::borrow::Cow::Owned(next);
+                    at = 0;
+                }
             }
-            done.pop();
-            if target.starts_with('/') {
-                done.clear();
-            }
-            todo.extend(components(&target).into_iter().rev());
         }
-        Ok(format!("/{}", done.join("/")))
+        if done.is_empty() {
+            done.push('/');
+        }
+        Ok(done)
     }
 
-    /// One component under the root: `None` when missing, `Some(None)` for a plain file or
-    /// directory, `Some(Some(target))` for a symlink.
-    fn node(&self, inside: &str, cached: bool) -> Option<Option<String>> {
-        if !cached {
-            let here = self.root.join(inside);
-            let meta = fs::symlink_metadata(&here).ok()?;
-            return Some(if meta.file_type().is_symlink() {
-                Some(fs::read_link(&here).ok()?.to_string_lossy().into_owned())
-            } else {
-                None
-            });
+    /// One component under the root (`inside`: relative to it, `usr/local`): for a symlink, its
+    /// target is left in `target`.
+    fn node(&self, inside: &str, cached: bool, target: &mut String) -> Node {
+        let mut cache = if cached { self.nodes.lock().ok() } else { None };
+        if let Some(hit) = cache.as_ref().and_then(|n| n.get(inside)) {
+            return match hit {
+                None => Node::Plain,
+                Some(t) => {
+                    target.clear();
+                    target.push_str(t);
+                    Node::Link
+                }
+            };
         }
-        if let Some(hit) = self.nodes.lock().ok().and_then(|n| n.get(inside).cloned()) {
-            return Some(hit);
-        }
-        let here = self.root.join(inside);
-        let meta = fs::symlink_metadata(&here).ok()?;
+        // Not held across the file system calls.
+        drop(cache.take());
+        let here = self.under_root(inside);
+        let Ok(meta) = fs::symlink_metadata(&here) else { return Node::Missing };
         let node = if meta.file_type().is_symlink() {
-            Some(fs::read_link(&here).ok()?.to_string_lossy().into_owned())
+            let Ok(t) = fs::read_link(&here) else { return Node::Missing };
+            Some(t.to_string_lossy().into_owned())
         } else {
             None
         };
-        if let Ok(mut n) = self.nodes.lock() {
-            n.insert(inside.to_string(), node.clone());
+        let found = match &node {
+            None => Node::Plain,
+            Some(t) => {
+                target.clear();
+                target.push_str(t);
+                Node::Link
+            }
+        };
+        if cached {
+            if let Ok(mut n) = self.nodes.lock() {
+                if n.capacity() == 0 {
+                    // A check run stats about a hundred prefixes: one allocation, no rehashing.
+                    n.reserve(128);
+                }
+                n.insert(inside.to_string(), node);
+            }
         }
-        Some(node)
+        found
     }
 
     /// Forgets the cached path components: after a change to the tree (a fix wrote files), the
@@ -263,7 +322,9 @@ impl Host {
             .map_err(|e| Absence::from_io(path, &e))?;
         let meta = file.metadata().map_err(|e| Absence::from_io(path, &e))?;
         regular(path, &meta)?;
-        let mut buf = Vec::new();
+        // Sized from the stat (sysfs says 4096, procfs 0: then it grows as before), one byte over
+        // so that the end is found without growing: a read or two per file instead of four.
+        let mut buf = Vec::with_capacity(meta.len().min(MAX_FILE_BYTES) as usize + 1);
         file.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf).map_err(|e| Absence::from_io(path, &e))?;
         if buf.len() as u64 > MAX_FILE_BYTES {
             return Err(Absence::new(path, Reason::TooLarge(MAX_FILE_BYTES)));
@@ -278,7 +339,9 @@ impl Host {
         if bytes.iter().all(|b| b.is_ascii_whitespace() || *b == 0) {
             return Err(Absence::new(path, Reason::Empty));
         }
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        // Valid UTF-8 (nearly every file) is taken as it is, without a copy; only invalid bytes
+        // pay for the replacement.
+        Ok(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     pub fn exists(&self, path: &str) -> bool {
@@ -340,6 +403,33 @@ fn regular(path: &str, meta: &fs::Metadata) -> Found<()> {
     }
 }
 
+/// What `Host::node` found.
+enum Node {
+    Missing,
+    /// A file or directory.
+    Plain,
+    Link,
+}
+
+/// The next component of `path` from byte `at` on, as `(start, end)`: empty components and `.`
+/// skipped, `..` kept, as `components` does.
+fn next_component(path: &str, mut at: usize) -> Option<(usize, usize)> {
+    let bytes = path.as_bytes();
+    loop {
+        while at < bytes.len() && bytes[at] == b'/' {
+            at += 1;
+        }
+        if at == bytes.len() {
+            return None;
+        }
+        let end = bytes[at..].iter().position(|&b| b == b'/').map_or(bytes.len(), |i| at + i);
+        if &path[at..end] != "." {
+            return Some((at, end));
+        }
+        at = end;
+    }
+}
+
 fn components(path: &str) -> Vec<String> {
     Path::new(path)
         .components()
@@ -386,6 +476,29 @@ mod tests {
             "/usr/local/cuda-12.6/version.json"
         );
         assert_eq!(host.read_text("/usr/local/cuda/version.json").unwrap(), "{}");
+    }
+
+    #[test]
+    fn dots_slashes_and_missing_components_resolve_as_path_components_do() {
+        let (d, host) = fixture();
+        symlink("cuda-12.6/../cuda-12.6", d.path().join("usr/local/rel")).unwrap();
+        for (asked, inside) in [
+            ("/usr/./local//cuda/version.json", "/usr/local/cuda-12.6/version.json"),
+            ("/usr/local/../local/cuda/", "/usr/local/cuda-12.6"),
+            ("/usr/local/rel/version.json", "/usr/local/cuda-12.6/version.json"),
+            // A missing component keeps the rest verbatim, `..` included (`.` and `//` dropped).
+            ("/nothing/../etc/./x//..", "/nothing/../etc/x/.."),
+            ("/..", "/"),
+            ("/", "/"),
+            ("", "/"),
+        ] {
+            assert_eq!(host.canonical(asked).unwrap(), inside, "{asked:?}");
+        }
+        assert_eq!(host.resolve("/").unwrap(), d.path().canonicalize().unwrap().join(""));
+        assert_eq!(
+            host.resolve("/usr/local/cuda").unwrap(),
+            d.path().canonicalize().unwrap().join("usr/local/cuda-12.6")
+        );
     }
 
     #[test]

@@ -12,17 +12,18 @@ use std::path::{Path, PathBuf};
 pub use images::{ImageL4t, ImageLabel, ImagePlatform, ImageRule};
 pub use versions::L4tVersion;
 
-/// The built-in tables, in load order: the name of the TOML source and its JSON form (build.rs).
-pub const BUILTIN: &[(&str, &str)] = &[
-    ("checks/l4t.toml", include_str!(concat!(env!("OUT_DIR"), "/l4t.json"))),
-    ("checks/modules.toml", include_str!(concat!(env!("OUT_DIR"), "/modules.json"))),
-    ("checks/cameras.toml", include_str!(concat!(env!("OUT_DIR"), "/cameras.json"))),
-    ("checks/storage.toml", include_str!(concat!(env!("OUT_DIR"), "/storage.json"))),
-    ("checks/system.toml", include_str!(concat!(env!("OUT_DIR"), "/system.json"))),
-    ("checks/images.toml", include_str!(concat!(env!("OUT_DIR"), "/images.json"))),
-    ("checks/toolkit.toml", include_str!(concat!(env!("OUT_DIR"), "/toolkit.json"))),
-    ("checks/zed.toml", include_str!(concat!(env!("OUT_DIR"), "/zed.json"))),
-    ("checks/wheel_indexes.toml", include_str!(concat!(env!("OUT_DIR"), "/wheel_indexes.json"))),
+/// The built-in tables, in load order: the name of the TOML source and its MessagePack form
+/// (build.rs).
+pub const BUILTIN: &[(&str, &[u8])] = &[
+    ("checks/l4t.toml", include_bytes!(concat!(env!("OUT_DIR"), "/l4t.msgpack"))),
+    ("checks/modules.toml", include_bytes!(concat!(env!("OUT_DIR"), "/modules.msgpack"))),
+    ("checks/cameras.toml", include_bytes!(concat!(env!("OUT_DIR"), "/cameras.msgpack"))),
+    ("checks/storage.toml", include_bytes!(concat!(env!("OUT_DIR"), "/storage.msgpack"))),
+    ("checks/system.toml", include_bytes!(concat!(env!("OUT_DIR"), "/system.msgpack"))),
+    ("checks/images.toml", include_bytes!(concat!(env!("OUT_DIR"), "/images.msgpack"))),
+    ("checks/toolkit.toml", include_bytes!(concat!(env!("OUT_DIR"), "/toolkit.msgpack"))),
+    ("checks/zed.toml", include_bytes!(concat!(env!("OUT_DIR"), "/zed.msgpack"))),
+    ("checks/wheel_indexes.toml", include_bytes!(concat!(env!("OUT_DIR"), "/wheel_indexes.msgpack"))),
 ];
 
 /// The built-in tables `jetdoc check` reads: the others (images, ZED, wheel indexes) are a third
@@ -355,9 +356,9 @@ impl Knowledge {
     pub fn builtin_only<'a>(names: impl IntoIterator<Item = &'a str>) -> Knowledge {
         let names: Vec<&str> = names.into_iter().collect();
         let mut k = Knowledge::default();
-        for (name, json) in BUILTIN.iter().filter(|(n, _)| names.contains(n)) {
-            let file: Knowledge =
-                serde_json::from_str(json).unwrap_or_else(|e| panic!("built-in table {name} is broken: {e}"));
+        for (name, packed) in BUILTIN.iter().filter(|(n, _)| names.contains(n)) {
+            let file: Knowledge = rmp_serde::from_slice(packed)
+                .unwrap_or_else(|e| panic!("built-in table {name} is broken: {e}"));
             k.extend(file, name);
         }
         k
@@ -529,11 +530,11 @@ mod tests {
     #[test]
     fn builtin_tables_parse_as_toml_with_the_same_content() {
         assert_eq!(BUILTIN.len(), BUILTIN_TOML.len());
-        for ((name, json), (toml_name, text)) in BUILTIN.iter().zip(BUILTIN_TOML) {
+        for ((name, packed), (toml_name, text)) in BUILTIN.iter().zip(BUILTIN_TOML) {
             assert_eq!(name, toml_name);
             let from_toml = parse(name, text).unwrap_or_else(|e| panic!("{e}"));
-            let from_json: Knowledge = serde_json::from_str(json).unwrap();
-            assert_eq!(format!("{from_toml:?}"), format!("{from_json:?}"), "{name}");
+            let from_packed: Knowledge = rmp_serde::from_slice(packed).unwrap();
+            assert_eq!(format!("{from_toml:?}"), format!("{from_packed:?}"), "{name}");
         }
     }
 
