@@ -46,7 +46,7 @@ ansible_half() {
   objcopy --strip-debug target/release/jetdoc "$out/files/jetdoc"
   printf 'schema = 1\n' >"$out/files/team.lock"
   export ANSIBLE_CONFIG="$PWD/contrib/ansible/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$cache/collections" \
-    ANSIBLE_HOME="$out/home" ANSIBLE_NOCOLOR=1
+    ANSIBLE_HOME="$out/home" ANSIBLE_NOCOLOR=1 LC_ALL=C.UTF-8
   local playbook="$cache/venv/bin/ansible-playbook" adhoc="$cache/venv/bin/ansible"
   echo "ansible-core $("$playbook" --version | head -1 | grep -o '[0-9][0-9.]*'), $(nproc) cores; runs per figure: $runs"
   for n in "${counts[@]}"; do

@@ -207,6 +207,8 @@ impl Fleet {
             .env("ANSIBLE_HOME", self.dir().join("ansible-home"))
             .env("ANSIBLE_LOCAL_TEMP", self.dir().join("ansible-tmp"))
             .env("ANSIBLE_NOCOLOR", "1")
+            // ansible-core refuses a controller locale that is not UTF-8.
+            .env("LC_ALL", "C.UTF-8")
             .env("DOCKER_HOST", self.daemon.host())
             .output()
             .unwrap();
