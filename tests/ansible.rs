@@ -41,7 +41,9 @@ fn repo() -> PathBuf {
 }
 
 fn cache_dir() -> PathBuf {
-    std::env::var_os("JETDOC_ANSIBLE_CACHE").map(PathBuf::from).unwrap_or_else(|| repo().join("target/ansible"))
+    std::env::var_os("JETDOC_ANSIBLE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/ansible"))
 }
 
 fn have(tool: &str) -> bool {
@@ -82,7 +84,10 @@ fn rootfs_tar(cache: &Path) -> PathBuf {
     let tars: Vec<PathBuf> = std::fs::read_dir(cache)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("rootfs-") && p.extension().is_some_and(|x| x == "tar"))
+        .filter(|p| {
+            p.file_name().unwrap().to_string_lossy().starts_with("rootfs-")
+                && p.extension().is_some_and(|x| x == "tar")
+        })
         .collect();
     assert_eq!(tars.len(), 1, "one rootfs tar expected in {}: {tars:?}", cache.display());
     tars.into_iter().next().unwrap()
@@ -94,7 +99,12 @@ fn jetdoc_binary(dir: &Path) -> PathBuf {
     let bin = dir.join("jetdoc");
     let src = env!("CARGO_BIN_EXE_jetdoc");
     let stripped = have("objcopy")
-        && Command::new("objcopy").arg("--strip-debug").arg(src).arg(&bin).status().is_ok_and(|s| s.success());
+        && Command::new("objcopy")
+            .arg("--strip-debug")
+            .arg(src)
+            .arg(&bin)
+            .status()
+            .is_ok_and(|s| s.success());
     if !stripped {
         std::fs::copy(src, &bin).unwrap();
     }
@@ -213,7 +223,11 @@ impl Fleet {
             .output()
             .unwrap();
         let output = text(&out);
-        eprintln!("ansible-playbook site.yml {args:?}: {:.1?}, exit {:?}", started.elapsed(), out.status.code());
+        eprintln!(
+            "ansible-playbook site.yml {args:?}: {:.1?}, exit {:?}",
+            started.elapsed(),
+            out.status.code()
+        );
         Playbook { code: out.status.code(), recap: recap(&output), output }
     }
 
@@ -253,7 +267,10 @@ impl Playbook {
     fn assert_ok(&self, what: &str) {
         assert_eq!(self.code, Some(0), "{what}: ansible-playbook failed:\n{}", self.output);
         for (host, _, _) in HOSTS {
-            let counts = self.recap.get(host).unwrap_or_else(|| panic!("{what}: {host} not in the recap:\n{}", self.output));
+            let counts = self
+                .recap
+                .get(host)
+                .unwrap_or_else(|| panic!("{what}: {host} not in the recap:\n{}", self.output));
             assert_eq!(counts["failed"], 0, "{what}: {host} failed:\n{}", self.output);
             assert_eq!(counts["unreachable"], 0, "{what}: {host} unreachable:\n{}", self.output);
         }
@@ -301,7 +318,8 @@ fn the_role_installs_jetdoc_copies_the_lock_and_gathers_one_report_from_three_ho
     let lock = files.join(LOCK);
     std::fs::write(&lock, "# jetdoc lock (test)\nschema = 1\n[profile]\nname = \"locomotion\"\n").unwrap();
     let inventory = fleet.write_inventory(&bin, &deb, &lock);
-    let before: BTreeMap<&str, BTreeSet<String>> = HOSTS.iter().map(|(h, _, _)| (*h, fleet.diff(h))).collect();
+    let before: BTreeMap<&str, BTreeSet<String>> =
+        HOSTS.iter().map(|(h, _, _)| (*h, fleet.diff(h))).collect();
 
     // 1. Check mode on fresh hosts: nothing is installed, copied or run; the report says why.
     let dry = fleet.playbook(&inventory, &["--check"]);
@@ -332,7 +350,10 @@ fn the_role_installs_jetdoc_copies_the_lock_and_gathers_one_report_from_three_ho
         let path = if install == Install::Deb { "/usr/bin/jetdoc" } else { "/usr/local/bin/jetdoc" };
         let version = fleet.exec(host, &[path, "--version"]);
         assert!(version.status.success(), "{host}: {path} --version: {}", text(&version));
-        assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("jetdoc {}", env!("CARGO_PKG_VERSION")));
+        assert_eq!(
+            String::from_utf8_lossy(&version.stdout).trim(),
+            format!("jetdoc {}", env!("CARGO_PKG_VERSION"))
+        );
         if install == Install::Deb {
             let status = fleet.exec(host, &["dpkg-query", "-W", "-f", "${Status} ${Version}", "jetdoc"]);
             assert_eq!(
@@ -343,12 +364,19 @@ fn the_role_installs_jetdoc_copies_the_lock_and_gathers_one_report_from_three_ho
             );
         }
         let copied = fleet.exec(host, &["cat", &format!("/etc/jetdoc/{LOCK}")]);
-        assert_eq!(copied.stdout, std::fs::read(&lock).unwrap(), "{host} has the team's lock file byte for byte");
+        assert_eq!(
+            copied.stdout,
+            std::fs::read(&lock).unwrap(),
+            "{host} has the team's lock file byte for byte"
+        );
 
         // What the host reported is what jetdoc says about its fixture root, run here.
         let r = &hosts[host];
         let expected = support::run(
-            support::jetdoc().args(["--format", "json", "--root"]).arg(repo().join("tests/fixtures/sysroots").join(fixture)).arg("check"),
+            support::jetdoc()
+                .args(["--format", "json", "--root"])
+                .arg(repo().join("tests/fixtures/sysroots").join(fixture))
+                .arg("check"),
         );
         let expected: serde_json::Value = serde_json::from_slice(&expected.stdout).unwrap();
         assert_eq!(r["host"], host);
@@ -369,7 +397,8 @@ fn the_role_installs_jetdoc_copies_the_lock_and_gathers_one_report_from_three_ho
     // 3. Again: every host is up to date, nothing changes.
     let second = fleet.playbook(&inventory, &[]);
     second.assert_ok("second run");
-    let after_second: BTreeMap<&str, BTreeSet<String>> = HOSTS.iter().map(|(h, _, _)| (*h, fleet.diff(h))).collect();
+    let after_second: BTreeMap<&str, BTreeSet<String>> =
+        HOSTS.iter().map(|(h, _, _)| (*h, fleet.diff(h))).collect();
     for (host, _, _) in HOSTS {
         assert_eq!(second.changed(host), 0, "the second run changed {host}:\n{}", second.output);
     }
