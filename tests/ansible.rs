@@ -179,12 +179,23 @@ impl Fleet {
     }
 
     /// The test's inventory: every host through the docker connection, with its fixture root.
-    fn write_inventory(&self, bin: &Path, deb: &Path, lock: &Path) -> PathBuf {
+    /// `profile`: one host and the profile it is to provision (the others provision nothing).
+    fn write_inventory(
+        &self,
+        file: &str,
+        bin: &Path,
+        deb: &Path,
+        lock: &Path,
+        profile: Option<(&str, &str)>,
+    ) -> PathBuf {
         let mut hosts = String::new();
         for (name, _, install) in HOSTS {
             hosts.push_str(&format!("    {name}:\n"));
             if install == Install::Deb {
                 hosts.push_str(&format!("      jetdoc_src: {}\n", deb.display()));
+            }
+            if let Some((_, p)) = profile.filter(|(h, _)| *h == name) {
+                hosts.push_str(&format!("      jetdoc_profile: {p}\n"));
             }
         }
         let inventory = format!(
@@ -195,7 +206,7 @@ impl Fleet {
             lock.display(),
             self.report_dir().display()
         );
-        let path = self.dir().join("inventory.yml");
+        let path = self.dir().join(file);
         std::fs::write(&path, inventory).unwrap();
         path
     }
@@ -317,7 +328,7 @@ fn the_role_installs_jetdoc_copies_the_lock_and_gathers_one_report_from_three_ho
     // The team's lock file: its bytes must reach every host unchanged.
     let lock = files.join(LOCK);
     std::fs::write(&lock, "# jetdoc lock (test)\nschema = 1\n[profile]\nname = \"locomotion\"\n").unwrap();
-    let inventory = fleet.write_inventory(&bin, &deb, &lock);
+    let inventory = fleet.write_inventory("inventory.yml", &bin, &deb, &lock, None);
     let before: BTreeMap<&str, BTreeSet<String>> =
         HOSTS.iter().map(|(h, _, _)| (*h, fleet.diff(h))).collect();
 
@@ -404,15 +415,43 @@ fn the_role_installs_jetdoc_copies_the_lock_and_gathers_one_report_from_three_ho
     }
     assert_eq!(report_hosts(&fleet.report()).len(), HOSTS.len());
 
-    // 4. Check mode on installed hosts: jetdoc runs (read-only), nothing would change.
+    // 4. Check mode on installed hosts: jetdoc runs (read-only), nothing would change. The third
+    // host is to provision a profile that does not exist: its dry run fails, the report still
+    // lists every host with that failure, and only that host fails, after the report.
+    let (bad_host, bad_profile) = (HOSTS[2].0, "no-such-profile");
+    let inventory =
+        fleet.write_inventory("inventory-bad.yml", &bin, &deb, &lock, Some((bad_host, bad_profile)));
     let check = fleet.playbook(&inventory, &["--check"]);
-    check.assert_ok("--check on installed hosts");
+    assert_eq!(check.code, Some(2), "a failed host makes ansible-playbook exit 2:\n{}", check.output);
     let report = fleet.report();
+    assert_eq!(report_hosts(&report).len(), HOSTS.len(), "{report}");
     for (host, _, _) in HOSTS {
+        let failed = if host == bad_host { 1 } else { 0 };
+        assert_eq!(check.recap[host]["failed"], failed, "{host}:\n{}", check.output);
         assert_eq!(check.changed(host), 0, "--check on an up-to-date {host}:\n{}", check.output);
         assert_eq!(fleet.diff(host), after_second[host], "--check changed {host}");
         let r = &report_hosts(&report)[host];
         assert_eq!(r["jetdoc"]["version"], env!("CARGO_PKG_VERSION"), "{r}");
         assert_eq!(r["check"]["rc"], 0, "{r}");
+        let p = &r["provision"];
+        if host == bad_host {
+            assert_eq!(
+                (&p["ran"], &p["dry_run"], &p["rc"], &p["result"]),
+                (&true.into(), &true.into(), &2.into(), &"error".into()),
+                "{r}"
+            );
+            let message = p["message"].as_str().unwrap_or_default();
+            assert!(message.starts_with("error:"), "jetdoc's own error, first line: {r}");
+            assert!(
+                check.output.contains(&format!("jetdoc provision {bad_profile}: error (exit 2)")),
+                "{}",
+                check.output
+            );
+        } else {
+            assert_eq!((&p["ran"], &p["skipped"]), (&false.into(), &"no jetdoc_profile".into()), "{r}");
+        }
     }
+    let table = std::fs::read_to_string(fleet.report_dir().join("report.txt")).unwrap();
+    let line = table.lines().find(|l| l.starts_with(bad_host)).unwrap_or_else(|| panic!("{table}"));
+    assert!(line.contains("error (dry run): ") && !line.contains(": error:"), "{table}");
 }
