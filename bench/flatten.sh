@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
-# Flatten a 125-layer image two ways, side by side:
-#   jetdoc image flatten IMAGE -t NEW        (multi-stage COPY --from=full / /, config re-declared)
-#   docker export $(docker create IMAGE) | docker import - NEW   (the usual workaround)
-# and show what each result keeps of the image config.
+# Flatten a 125-layer image three ways, side by side (hyperfine):
+#   jetdoc image flatten IMAGE -t NEW   the layers of `docker save` merged into one, the config
+#                                       kept exactly, `docker load` (jetdoc's route since issue 10)
+#   old jetdoc route                    the Dockerfile jetdoc generated before: FROM IMAGE AS full,
+#                                       FROM scratch, COPY --from=full / /, the config declared again,
+#                                       built with the classic builder and --no-cache (as before)
+#   docker export | docker import       the usual workaround
+# then show what each result keeps of the image config, whether it runs, and jetdoc's peak RSS.
 #
 # Usage: bench/flatten.sh [PAYLOAD_MB]   (default 256: one layer of random data, so size means something)
-# Needs: docker (classic builder or BuildKit), busybox-static, hyperfine, a release build of jetdoc
-# (cargo build --release). Uses the daemon DOCKER_HOST points at; images are prefixed jdbench-.
+# Needs: docker (classic builder), busybox-static, hyperfine, a release build of jetdoc
+# (cargo build --release); GNU time for the RSS line. Uses the daemon DOCKER_HOST points at;
+# images are prefixed jdbench-flat-. RUNS (default 5) runs each after one warm-up.
 set -euo pipefail
 PAYLOAD_MB=${1:-256}
 RUNS=${RUNS:-5}
-JETDOC=${JETDOC:-$(dirname "$0")/../target/release/jetdoc}
+JETDOC=${JETDOC:-$(cd "$(dirname "$0")/.." && pwd)/target/release/jetdoc}
 BUSYBOX=$(command -v busybox)
-work=$(mktemp -d /tmp/jdbench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+P=jdbench-flat
+work=$(mktemp -d /tmp/jdbench-flat.XXXXXX)
+cleanup() {
+  docker rmi -f $P-deep:1 $P-new:1 $P-old:1 $P-export:1 >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 cp "$BUSYBOX" "$work/busybox"
 echo x > "$work/l"
@@ -28,29 +38,51 @@ echo x > "$work/l"
   for i in $(seq 1 122); do echo "COPY l /l/$i"; done
 } > "$work/Dockerfile"
 echo "building the 125-layer base (payload ${PAYLOAD_MB} MB)..." >&2
-DOCKER_BUILDKIT=0 docker build -q --network=none -t jdbench-deep:1 "$work" >/dev/null 2>&1
-echo "base layers: $(docker image inspect -f '{{len .RootFS.Layers}}' jdbench-deep:1)" >&2
+DOCKER_BUILDKIT=0 docker build -q --network=none -t $P-deep:1 "$work" >/dev/null
+echo "base layers: $(docker image inspect -f '{{len .RootFS.Layers}}' $P-deep:1)" >&2
+
+# The Dockerfile the previous jetdoc generated for this base (dockerfile::flatten at a4a7295).
+mkdir -p "$work/empty"
+cat > "$work/Dockerfile.old" <<EOF
+FROM $P-deep:1 AS full
+
+FROM scratch
+COPY --from=full / /
+ENV PATH="/bin" \\
+    GREETING="hello from the deep base"
+WORKDIR /work
+ENTRYPOINT ["/bin/sh","-c"]
+CMD ["echo \$GREETING; pwd"]
+LABEL io.jetdoc.flattened.from="$P-deep:1" io.jetdoc.flattened.layers="125"
+EOF
 
 export JETDOC
 hyperfine --runs "$RUNS" --warmup 1 --export-markdown "$work/flatten.md" \
-  --prepare 'docker rmi -f jdbench-flat:jetdoc jdbench-flat:export >/dev/null 2>&1 || true' \
-  -n 'jetdoc image flatten' "$JETDOC -q image flatten jdbench-deep:1 -t jdbench-flat:jetdoc --no-cache" \
-  -n 'docker export | docker import' 'c=$(docker create jdbench-deep:1) && docker export $c | docker import - jdbench-flat:export >/dev/null && docker rm $c >/dev/null'
+  --prepare "docker rmi -f $P-new:1 $P-old:1 $P-export:1 >/dev/null 2>&1 || true" \
+  -n 'jetdoc image flatten (merge + docker load)' "$JETDOC -q image flatten $P-deep:1 -t $P-new:1" \
+  -n 'old jetdoc route (Dockerfile COPY --from)' "DOCKER_BUILDKIT=0 docker build -q --no-cache -t $P-old:1 -f $work/Dockerfile.old $work/empty >/dev/null" \
+  -n 'docker export | docker import' "c=\$(docker create $P-deep:1) && docker export \$c | docker import - $P-export:1 >/dev/null && docker rm \$c >/dev/null"
 cat "$work/flatten.md"
-# hyperfine's --prepare removed the other tool's result: make both once more for the comparison.
-"$JETDOC" -q image flatten jdbench-deep:1 -t jdbench-flat:jetdoc >/dev/null
-c=$(docker create jdbench-deep:1) && docker export "$c" | docker import - jdbench-flat:export >/dev/null && docker rm "$c" >/dev/null
+
+# hyperfine's --prepare removed the results: make each once more for the comparison.
+if command -v /usr/bin/time >/dev/null; then
+  /usr/bin/time -f "jetdoc image flatten: peak RSS %M KiB, %e s" "$JETDOC" -q image flatten $P-deep:1 -t $P-new:1 >/dev/null
+else
+  "$JETDOC" -q image flatten $P-deep:1 -t $P-new:1 >/dev/null
+fi
+DOCKER_BUILDKIT=0 docker build -q --no-cache -t $P-old:1 -f "$work/Dockerfile.old" "$work/empty" >/dev/null
+c=$(docker create $P-deep:1) && docker export "$c" | docker import - $P-export:1 >/dev/null && docker rm "$c" >/dev/null
 
 echo
-printf '| image | layers | size (MB) | Env | WorkingDir | Entrypoint | Cmd |\n|---|---|---|---|---|---|---|\n'
-for img in jdbench-deep:1 jdbench-flat:jetdoc jdbench-flat:export; do
+printf '| image | layers | size (MB) | Env | WorkingDir | Entrypoint | Cmd | Labels |\n|---|---|---|---|---|---|---|---|\n'
+for img in $P-deep:1 $P-new:1 $P-old:1 $P-export:1; do
   size=$(docker image inspect -f '{{.Size}}' "$img")
-  docker image inspect -f "| $img | {{len .RootFS.Layers}} | $(awk -v s="$size" 'BEGIN{printf "%.1f", s/1048576}') | {{json .Config.Env}} | {{json .Config.WorkingDir}} | {{json .Config.Entrypoint}} | {{json .Config.Cmd}} |" "$img"
+  docker image inspect -f "| $img | {{len .RootFS.Layers}} | $(awk -v s="$size" 'BEGIN{printf "%.1f", s/1e6}') | {{json .Config.Env}} | {{json .Config.WorkingDir}} | {{json .Config.Entrypoint}} | {{json .Config.Cmd}} | {{json .Config.Labels}} |" "$img"
 done
 echo
-for img in jdbench-flat:jetdoc jdbench-flat:export; do
-  printf '%s: docker run: ' "$img"
+same() { [ "$(docker image inspect -f '{{json .Config}}' "$1")" = "$(docker image inspect -f '{{json .Config}}' $P-deep:1)" ] && echo yes || echo no; }
+for img in $P-new:1 $P-old:1 $P-export:1; do
+  printf '%s: config identical to the base: %s; docker run: ' "$img" "$(same "$img")"
   docker run --rm --network none "$img" 2>&1 | tr '\n' ' ' || true
   echo
 done
-docker rmi -f jdbench-deep:1 jdbench-flat:jetdoc jdbench-flat:export >/dev/null 2>&1 || true

@@ -259,7 +259,7 @@ Examples:
   jetdoc image build --profile locomotion --dry-run --emit-dockerfile Dockerfile.locomotion
 
 When the base's layers plus the new ones reach Docker's limit of 125, the base is flattened to one
-layer first (`FROM base AS full`, `FROM scratch`, `COPY --from=full / /`, its config declared again).
+layer first (as `jetdoc image flatten` does, its config kept exactly) and the build starts from it.
 
 Exit codes:
   0  built (or, with --dry-run, generated)
@@ -271,12 +271,14 @@ Examples:
   jetdoc image flatten roboflow/l4t-ml:r36.4 -t roboflow/l4t-ml:r36.4-flat
   jetdoc image flatten my/app:1 -t my/app:1-clean --drop-zero-byte
 
-Unlike `docker export | docker import`, the result keeps ENV, WORKDIR, USER, ENTRYPOINT, CMD,
-LABEL, EXPOSE, VOLUME, SHELL, STOPSIGNAL and HEALTHCHECK, and ownership, modes, symlinks and hard links.
+The layers of `docker save IMAGE` are merged into one (whiteouts applied; owners, modes, hard
+links, symlinks and xattrs kept) and loaded with `docker load` beside the same image config: ENV,
+WORKDIR, USER, ENTRYPOINT, CMD, LABEL, EXPOSE, VOLUME, SHELL, STOPSIGNAL, HEALTHCHECK and ONBUILD
+are kept exactly (unlike `docker export | docker import`). No Dockerfile is involved.
 
 Exit codes:
   0  flattened
-  1  docker build failed
+  1  docker save or docker load failed (Docker's message is shown)
   2  jetdoc's own error";
 
 const IMAGE_DOCTOR_HELP: &str = "\
@@ -349,22 +351,15 @@ pub struct ImageFlattenArgs {
     #[arg(short = 't', long = "tag", value_name = "TAG", required = true)]
     pub tags: Vec<String>,
 
-    /// Which builder runs `docker build`.
-    #[arg(long, value_enum, default_value_t = crate::container::build::BuilderKind::Auto)]
-    pub builder: crate::container::build::BuilderKind,
-
-    /// Keep the generated Dockerfile here (`-` for stdout).
-    #[arg(long, value_name = "PATH")]
-    pub emit_dockerfile: Option<PathBuf>,
-
-    /// Do not use Docker's build cache (a fresh copy even when one was made before).
-    #[arg(long)]
-    pub no_cache: bool,
-
     /// Leave out the zero-byte files at NVIDIA library paths that `image doctor` reports
-    /// (placeholders of the NVIDIA runtime's bind mounts). Needs `rm` in the image.
+    /// (placeholders of the NVIDIA runtime's bind mounts).
     #[arg(long)]
     pub drop_zero_byte: bool,
+
+    /// Where the image's layers are staged while they are merged (about the image's size)
+    /// [default: TMPDIR, else /tmp].
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -446,13 +441,23 @@ pub struct FetchCommon {
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub retries: u32,
 
-    /// No new retry after this many seconds for one file.
-    #[arg(long, default_value_t = 600, value_name = "SECS")]
-    pub max_time: u64,
+    /// A deadline for each file, retries included: a running transfer stops there (and resumes
+    /// on the next run when its length is known) [default: none].
+    #[arg(long, value_name = "SECS")]
+    pub max_time: Option<u64>,
 
     /// Longest silence from a server, in seconds, before the attempt counts as failed.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub read_timeout: u64,
+
+    /// Minimum rate in bytes per second: a transfer slower than this over --speed-time is
+    /// abandoned and retried (as curl's --speed-limit); 0 turns the rule off.
+    #[arg(long, default_value_t = 1024, value_name = "BYTES")]
+    pub speed_limit: u64,
+
+    /// The window, in seconds, over which --speed-limit is judged.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub speed_time: u64,
 
     /// First retry wait in milliseconds (doubles each time, with jitter).
     #[arg(long, default_value_t = 500, value_name = "MS", hide = true)]

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod container;
 pub mod context;
+pub mod digest;
 pub mod fact;
 pub mod facts;
 pub mod fetch;
@@ -20,6 +21,7 @@ pub mod probes;
 pub mod provision;
 pub mod report;
 pub mod steps;
+pub mod units;
 
 use clap::Parser;
 

@@ -382,3 +382,48 @@ fn a_deep_image_is_flagged_from_its_manifest_before_any_pull() {
     assert!(text.contains("warning: 120 layers: 5 left under Docker's 125-layer limit"), "{text}");
     assert!(local_arch(&w.daemon, &deep).is_none(), "nothing was pulled");
 }
+
+#[test]
+fn a_malformed_docker_config_or_a_reference_with_a_password_never_shows_the_secret() {
+    use base64::Engine as _;
+    const PASSWORD: &str = "hunter2-s3cret";
+    let tmp = tempfile::tempdir().unwrap();
+    let root = orin_root(tmp.path());
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(home.join(".docker")).unwrap();
+    let config = home.join(".docker/config.json");
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("jetson:{PASSWORD}"));
+    let run = |candidate: &str| {
+        support::run(
+            support::jetdoc()
+                .args(["image", "select", "--timeout", "2", "--candidate", candidate, "--root"])
+                .arg(&root)
+                .env("HOME", &home)
+                .env_remove("DOCKER_CONFIG"),
+        )
+    };
+    for body in [
+        // An entry that is a string, an `auth` of the wrong type, a password that is a number,
+        // an `auth` that is not base64, and a syntax error after the secret.
+        format!(r#"{{"auths":{{"127.0.0.1:1":"{auth}"}}}}"#),
+        format!(r#"{{"auths":{{"127.0.0.1:1":{{"auth":{{"v":"{auth}"}}}}}}}}"#),
+        format!(r#"{{"auths":{{"127.0.0.1:1":{{"username":"jetson","password":["{PASSWORD}"]}}}}}}"#),
+        format!(r#"{{"auths":{{"127.0.0.1:1":{{"auth":"{auth}%%"}}}}}}"#),
+        format!(r#"{{"auths":{{"127.0.0.1:1":{{"auth":"{auth}"}}}}}} {PASSWORD}"#),
+    ] {
+        std::fs::write(&config, &body).unwrap();
+        let out = run("127.0.0.1:1/x:r36.4.0");
+        let (stdout, stderr) = (support::stdout(&out), support::stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{body}\n{stderr}");
+        assert!(stderr.contains(&config.display().to_string()), "{stderr}");
+        for leak in [PASSWORD, auth.as_str()] {
+            assert!(!stdout.contains(leak) && !stderr.contains(leak), "{leak} leaked for {body}:\n{stderr}");
+        }
+    }
+    // Credentials typed into a reference are not echoed either.
+    std::fs::remove_file(&config).unwrap();
+    let out = run(&format!("jetson:{PASSWORD}@127.0.0.1:1/x:1"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = support::stderr(&out);
+    assert!(stderr.contains("not an image reference") && !stderr.contains(PASSWORD), "{stderr}");
+}

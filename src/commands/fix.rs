@@ -15,7 +15,7 @@ use crate::steps::{Executor, Outcome};
 
 pub fn run(g: &GlobalArgs, args: &FixArgs) -> Result<ExitCode> {
     let ctx = build_context(g)?;
-    let needs_root = ctx.host.is_live() || ctx.host.runner_kind() == "real";
+    let needs_root = ctx.host.is_live() || ctx.host.runs_real_commands();
 
     if let Some(id) = &args.undo {
         if needs_root && !is_root() {

@@ -1,9 +1,10 @@
-//! `jetdoc image build | flatten | doctor`.
+//! `jetdoc image build | flatten | doctor`: the terminal side of `container::{dockerfile, build,
+//! flatten, doctor}`.
 
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use serde_json::json;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use super::reporters::TerminalBuildReporter;
@@ -13,10 +14,13 @@ use crate::container::budget::Verdict;
 use crate::container::build::{docker_build, BuildRequest, Built};
 use crate::container::dockerfile::{self, BuildInput};
 use crate::container::doctor::{self, DoctorOptions};
-use crate::container::image_config::{self, ImageInspect, InspectError};
-use crate::host::Host;
+use crate::container::flatten::{self, Drop as FlattenDrop, FlattenError, Options as FlattenOptions};
+use crate::container::image_config::ImageInspect;
+use crate::container::select;
+use crate::host::docker::{Docker, DockerError};
 use crate::provision::Profile;
 use crate::report::Status;
+use crate::units::human_bytes;
 
 /// Progress and notes go to stderr; stdout is for the result (JSON) or the Dockerfile.
 fn note(g: &GlobalArgs, msg: &str) {
@@ -34,15 +38,25 @@ fn warn(g: &GlobalArgs, msg: &str) {
 
 pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     let profile = Profile::load(&a.profile)?;
-    let host = Host::live();
+    // Before any Docker call: a label Docker's parser would choke on is named here.
+    dockerfile::check_profile(&profile)?;
+    let ctx = build_context(g)?;
+    let docker = ctx.host.docker()?;
     let (base_ref, base) = match &a.base {
-        Some(b) => (b.clone(), image_config::inspect(&host, b)?),
-        None => pick_local_base(&host, &profile)?,
+        Some(b) => (b.clone(), docker.inspect_one(b)?),
+        None => {
+            let origin = format!("profile {}", profile.name);
+            let pick = select::local::base(&ctx, &profile.base.candidates, &origin)?;
+            for c in pick.considered.iter().filter(|c| !c.accepted) {
+                note(g, &format!("base {} skipped: {}", c.reference, c.summary()));
+            }
+            (pick.reference, pick.image)
+        }
     };
     let lock_sha256 = match &a.lock {
         Some(p) => {
             let bytes = std::fs::read(p).with_context(|| format!("cannot read lock file {}", p.display()))?;
-            Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)))
+            Some(crate::digest::sha256_hex(&bytes))
         }
         None => None,
     };
@@ -52,10 +66,9 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
         base: &base,
         lock_sha256: lock_sha256.as_deref(),
         force_flatten: a.flatten,
-    });
+    })?;
     let budget = &generated.budget;
-    // The image doctor's config checks on the base (no layer scan: that reads the whole image).
-    let ctx = build_context(g)?;
+    // The image doctor's judgement of the base (no layer scan: that reads the whole image).
     let base_checks: Vec<_> = doctor::diagnose(&ctx, &base_ref, &base, None)
         .checks
         .into_iter()
@@ -66,8 +79,7 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     }
     match budget.verdict {
         Verdict::Fits => note(g, &format!("layer budget: {}", budget.reason)),
-        Verdict::Warn => warn(g, &format!("layer budget: {}", budget.reason)),
-        Verdict::Flatten => warn(g, &format!("layer budget: {}", budget.reason)),
+        Verdict::Warn | Verdict::Flatten => warn(g, &format!("layer budget: {}", budget.reason)),
     }
 
     let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
@@ -107,6 +119,14 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
             context.display()
         );
     }
+    let flattened = if budget.verdict == Verdict::Flatten {
+        match flattened_base(g, docker, &base_ref, &base)? {
+            Some(f) => Some(f),
+            None => return Ok(1),
+        }
+    } else {
+        None
+    };
     let req = BuildRequest {
         dockerfile: &dockerfile_path,
         context: &context,
@@ -115,12 +135,13 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
         network: a.network.as_deref(),
         no_cache: a.no_cache,
     };
-    let Some((built, result, seconds)) = build_and_inspect(g, &host, &req, tmp)? else { return Ok(1) };
+    let Some((built, result, seconds)) = build_and_inspect(g, docker, &req, tmp)? else { return Ok(1) };
     if g.format == Format::Json {
         print_json(&json!({
             "profile": profile.name, "base": base_ref, "budget": budget, "builder": built.builder,
             "id": built.id, "tags": a.tags, "layers": result.layer_count(), "seconds": seconds,
-            "dockerfile": a.emit_dockerfile.as_ref().map(|p| p.display().to_string()), "base_checks": base_checks, "built": true,
+            "dockerfile": a.emit_dockerfile.as_ref().map(|p| p.display().to_string()), "base_checks": base_checks,
+            "flattened_base": flattened, "built": true,
         }))?;
     } else {
         let name = a.tags.first().cloned().unwrap_or_else(|| built.id.clone());
@@ -129,21 +150,43 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     Ok(0)
 }
 
-/// The first profile candidate the local engine has. Choosing among registries is `image select`.
-fn pick_local_base(host: &Host, profile: &Profile) -> Result<(String, image_config::ImageInspect)> {
-    for candidate in &profile.base.candidates {
-        match image_config::inspect(host, candidate) {
-            Ok(img) => return Ok((candidate.clone(), img)),
-            Err(InspectError::NotFound { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
+/// The base's flattened copy (`dockerfile::flattened_tag`), made now unless an earlier build
+/// made it: a flatten is deterministic, so the tag of a base id always holds the same image.
+/// `None` when Docker failed (already reported).
+fn flattened_base(
+    g: &GlobalArgs,
+    docker: &dyn Docker,
+    base_ref: &str,
+    base: &ImageInspect,
+) -> Result<Option<String>> {
+    let tag = dockerfile::flattened_tag(base);
+    if docker.inspect(&[&tag])?.iter().any(|i| i.layer_count() == 1) {
+        note(g, &format!("using the flattened base {tag} made by an earlier build"));
+        return Ok(Some(tag));
     }
-    Err(anyhow!(
-        "none of the base candidates of profile {} is present locally ({}): pull one (`docker pull {}`) or pass --base IMAGE",
-        profile.source,
-        profile.base.candidates.join(", "),
-        profile.base.candidates[0]
-    ))
+    let started = Instant::now();
+    let reporter = TerminalBuildReporter::new(g.verbose, g.quiet);
+    let result =
+        flatten::flatten(docker, base_ref, std::slice::from_ref(&tag), &FlattenOptions::default(), &reporter);
+    reporter.finish();
+    match result {
+        Ok(f) => {
+            note(
+                g,
+                &format!(
+                    "flattened the base {base_ref} ({} layers) to {tag} (1 layer, {:.1}s)",
+                    f.source_layers,
+                    started.elapsed().as_secs_f64()
+                ),
+            );
+            Ok(Some(tag))
+        }
+        Err(FlattenError::Docker(e @ DockerError::Failed { .. })) => {
+            eprintln!("error: flattening the base: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Runs `docker build` with progress and inspects the result: the image, its config and the
@@ -151,17 +194,17 @@ fn pick_local_base(host: &Host, profile: &Profile) -> Result<(String, image_conf
 /// holding the generated Dockerfile is then kept, since the error points at it.
 fn build_and_inspect(
     g: &GlobalArgs,
-    host: &Host,
+    docker: &dyn Docker,
     req: &BuildRequest,
     workdir: tempfile::TempDir,
 ) -> Result<Option<(Built, ImageInspect, f64)>> {
     let started = Instant::now();
     let reporter = TerminalBuildReporter::new(g.verbose, g.quiet);
-    let built = docker_build(req, &reporter);
+    let built = docker_build(docker, req, &reporter);
     reporter.finish();
     match built {
         Ok(built) => {
-            let config = image_config::inspect(host, &built.id)?;
+            let config = docker.inspect_one(&built.id)?;
             Ok(Some((built, config, started.elapsed().as_secs_f64())))
         }
         Err(e) => {
@@ -173,54 +216,45 @@ fn build_and_inspect(
 }
 
 pub fn flatten(g: &GlobalArgs, a: &ImageFlattenArgs) -> Result<ExitCode> {
-    let host = Host::live();
-    let base = image_config::inspect(&host, &a.image)?;
-    let drop: Vec<String> = if a.drop_zero_byte {
-        note(g, &format!("reading the layers of {} for zero-byte NVIDIA placeholders...", a.image));
-        let scan = doctor::save_scan(&a.image)?;
-        for z in &scan.zero_byte {
-            note(g, &format!("dropping {} (0 bytes, layer {})", z.path, z.layer));
+    let ctx = build_context(g)?;
+    let docker = ctx.host.docker()?;
+    let opts = FlattenOptions {
+        drop: FlattenDrop { zero_byte_nvidia: a.drop_zero_byte, paths: Vec::new() },
+        work_dir: a.work_dir.clone(),
+    };
+    let started = Instant::now();
+    let reporter = TerminalBuildReporter::new(g.verbose, g.quiet || g.format == Format::Json);
+    let result = flatten::flatten(docker, &a.image, &a.tags, &opts, &reporter);
+    reporter.finish();
+    let f = match result {
+        Ok(f) => f,
+        // Docker's own failure, said once with its message: exit 1 as a failed build does.
+        Err(FlattenError::Docker(e @ DockerError::Failed { .. })) => {
+            eprintln!("error: {e}");
+            return Ok(1);
         }
-        scan.zero_byte.into_iter().map(|z| z.path).collect()
-    } else {
-        Vec::new()
+        Err(e) => return Err(e.into()),
     };
-    let text = dockerfile::flatten(&a.image, &base, &drop);
-    let ctx = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let path: PathBuf = match &a.emit_dockerfile {
-        Some(p) if p.as_os_str() != "-" => p.clone(),
-        _ => ctx.path().join("Dockerfile"),
-    };
-    std::fs::write(&path, &text)
-        .with_context(|| format!("cannot write the Dockerfile to {}", path.display()))?;
-    if a.emit_dockerfile.as_deref() == Some(Path::new("-")) {
-        std::io::stdout().lock().write_all(text.as_bytes())?;
-    }
-    // The context is an empty directory: everything comes from the base image.
-    let empty = ctx.path().join("context");
-    std::fs::create_dir_all(&empty)?;
-    let req = BuildRequest {
-        dockerfile: &path,
-        context: &empty,
-        tags: &a.tags,
-        builder: a.builder,
-        network: None,
-        no_cache: a.no_cache,
-    };
-    let Some((built, result, seconds)) = build_and_inspect(g, &host, &req, ctx)? else { return Ok(1) };
+    let seconds = started.elapsed().as_secs_f64();
+    let result = docker.inspect_one(&f.id)?;
     if g.format == Format::Json {
         print_json(&json!({
-            "image": a.image, "source_layers": base.layer_count(), "id": built.id, "tags": a.tags,
-            "layers": result.layer_count(), "size_bytes": result.size, "seconds": seconds, "builder": built.builder,
-            "dropped": drop,
+            "image": f.image, "source_layers": f.source_layers, "id": f.id, "tags": f.tags,
+            "layers": result.layer_count(), "size_bytes": result.size, "layer_bytes": f.layer_bytes,
+            "entries": f.entries, "materialised_links": f.materialised_links, "seconds": seconds,
+            "dropped": f.dropped,
         }))?;
     } else {
+        for d in &f.dropped {
+            note(g, &format!("dropped {d} (0 bytes at an NVIDIA library path)"));
+        }
         println!(
-            "flattened {} ({} layers) to {} ({} layer, {:.1}s)",
-            a.image,
-            base.layer_count(),
-            a.tags.join(", "),
+            "flattened {} ({} layers) to {} ({} layer, {}, {:.1}s)",
+            f.image,
+            f.source_layers,
+            f.tags.join(", "),
             result.layer_count(),
+            human_bytes(f.layer_bytes),
             seconds
         );
     }

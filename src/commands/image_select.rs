@@ -11,7 +11,8 @@ use super::{build_context, use_color, ExitCode};
 use crate::cli::{Format, GlobalArgs, ImageSelectArgs};
 use crate::container::registry::{Credentials, RegistryClient};
 use crate::container::rules::{HostFacts, Verdict};
-use crate::container::select::{self, human_bytes, Action, Candidate, Request, Selection, Silent};
+use crate::container::select::{self, Action, Candidate, DecidedOn, Request, Selection, Silent};
+use crate::units::human_bytes;
 
 pub fn run(g: &GlobalArgs, args: &ImageSelectArgs) -> Result<ExitCode> {
     let ctx = build_context(g)?;
@@ -78,7 +79,8 @@ fn render(s: &Selection, explain: bool, color: bool) -> String {
             }
         }
     }
-    let rejected = s.candidates.iter().filter(|c| !c.accepted && c.decided_on != "not-queried").count();
+    let rejected =
+        s.candidates.iter().filter(|c| !c.accepted && c.decided_on != DecidedOn::NotQueried).count();
     if !explain && rejected > 0 {
         let _ =
             writeln!(out, "         {rejected} candidate(s) rejected: --explain lists each with its rule");
@@ -123,9 +125,9 @@ fn render(s: &Selection, explain: bool, color: bool) -> String {
 type Paint<'a> = &'a dyn Fn(&str, fn(console::StyledObject<&str>) -> console::StyledObject<&str>) -> String;
 
 fn render_candidate(out: &mut String, c: &Candidate, paint: Paint) {
-    let mark = match (c.accepted, c.decided_on.as_str()) {
+    let mark = match (c.accepted, c.decided_on) {
         (true, _) => paint("✔", |t| t.green()),
-        (false, "not-queried") => paint("-", |t| t.dim()),
+        (false, DecidedOn::NotQueried) => paint("-", |t| t.dim()),
         (false, _) => paint("✘", |t| t.red()),
     };
     let source = match c.source {
@@ -134,7 +136,7 @@ fn render_candidate(out: &mut String, c: &Candidate, paint: Paint) {
     };
     let _ = writeln!(out, "  {mark} {source:<8} {}  ({})", c.reference, c.origin);
     let mut facts = Vec::new();
-    if c.decided_on == "tag" {
+    if c.decided_on == DecidedOn::Tag {
         facts.push("decided on the tag, not queried".to_string());
     }
     if let Some(n) = c.layers {
@@ -161,7 +163,8 @@ fn render_candidate(out: &mut String, c: &Candidate, paint: Paint) {
         }
     }
     // A candidate rejected on its tag was never inspected: its "not stated" rows say nothing.
-    let shown = c.decisions.iter().filter(|d| c.decided_on == "image" || d.verdict != Verdict::Unknown);
+    let shown =
+        c.decisions.iter().filter(|d| c.decided_on == DecidedOn::Image || d.verdict != Verdict::Unknown);
     for d in shown {
         let verdict = match d.verdict {
             Verdict::Pass => paint("pass", |t| t.green()),
@@ -183,22 +186,22 @@ fn render_candidate(out: &mut String, c: &Candidate, paint: Paint) {
 
 fn host_line(h: &HostFacts) -> String {
     let mut parts = Vec::new();
-    match &h.l4t {
-        Some(l) => parts.push(format!("L4T {}", l.value)),
+    match h.l4t.value() {
+        Some(l) => parts.push(format!("L4T {l}")),
         None if h.jetson => parts.push("L4T unknown".into()),
         None => parts.push("not a Jetson".into()),
     }
-    if let Some(c) = &h.cuda {
-        parts.push(format!("CUDA {}", c.value));
+    if let Some(c) = h.cuda.value() {
+        parts.push(format!("CUDA {c}"));
     }
-    if let Some(u) = &h.ubuntu {
-        parts.push(format!("Ubuntu {}", u.value));
+    if let Some(u) = h.ubuntu.value() {
+        parts.push(format!("Ubuntu {u}"));
     }
-    if let Some(a) = &h.arch {
-        parts.push(a.value.clone());
+    if let Some(a) = h.arch.value() {
+        parts.push(a.clone());
     }
-    if let Some(p) = &h.platform {
-        parts.push(p.value.clone());
+    if let Some(p) = h.platform.value() {
+        parts.push(p.clone());
     }
     parts.join(" · ")
 }

@@ -131,6 +131,16 @@ impl BuildReporter for TerminalBuildReporter {
     }
 }
 
+/// The same spinner for any Docker work that reports lines (a flatten's phases, a pull).
+impl crate::host::docker::Progress for TerminalBuildReporter {
+    fn line(&self, line: &str) {
+        self.bar.set_message(line.to_string());
+        if self.verbose && !line.trim().is_empty() {
+            self.bar.println(format!("  {line}"));
+        }
+    }
+}
+
 impl Drop for TerminalBuildReporter {
     fn drop(&mut self) {
         self.bar.finish_and_clear();

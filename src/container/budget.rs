@@ -7,8 +7,29 @@ use serde::Serialize;
 
 /// moby `daemon/internal/layer/layer_store.go`: `maxLayerDepth`.
 pub const DAEMON_LIMIT: usize = 125;
-/// From here on a build is close enough to the limit to say so.
+/// From here on a build is close enough to the limit to say so (container-runtime.md §9): a
+/// base this deep leaves little room for the steps of a build on it.
 pub const WARN_FROM: usize = 100;
+/// `image doctor` fails an image from here: moby's own rule of thumb is to stop well before the
+/// limit, since every later build on it needs free slots.
+pub const FAIL_FROM: usize = 120;
+
+/// What an image of `layers` filesystem layers leaves for builds on it, said before a pull
+/// (`image select`) and by `image doctor`: `None` when there is room to spare.
+pub fn depth_warning(layers: usize) -> Option<String> {
+    if layers >= DAEMON_LIMIT {
+        Some(format!(
+            "{layers} layers: at Docker's {DAEMON_LIMIT}-layer limit, every RUN/COPY on it fails with `max depth exceeded`; build on a flattened copy (`jetdoc image flatten`)"
+        ))
+    } else if layers >= WARN_FROM {
+        Some(format!(
+            "{layers} layers: {} left under Docker's {DAEMON_LIMIT}-layer limit for the steps of a build on it",
+            DAEMON_LIMIT - layers
+        ))
+    } else {
+        None
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -74,5 +95,12 @@ mod tests {
         // A base at the limit cannot even take a LABEL.
         assert_eq!(plan(125, 0, false).verdict, Verdict::Flatten);
         assert_eq!(plan(3, 2, true).result_layers, 3);
+    }
+
+    #[test]
+    fn deep_images_are_flagged() {
+        assert!(depth_warning(99).is_none());
+        assert!(depth_warning(110).unwrap().contains("15 left under Docker's 125-layer limit"));
+        assert!(depth_warning(125).unwrap().contains("max depth exceeded"));
     }
 }

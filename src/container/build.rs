@@ -1,8 +1,9 @@
-//! Runs `docker build` on a generated Dockerfile and reports its progress. The classic builder
-//! is used unless BuildKit (the buildx plugin) is installed; both honour `COPY --from=full / /`.
+//! Runs `docker build` on a generated Dockerfile through the host's Docker engine and reports
+//! its progress: the classic builder unless BuildKit (the buildx plugin) is installed.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::host::docker::{BuildSpec, Builder, Docker, DockerError};
 
 /// Progress of a build. The command layer draws it; core code never prints.
 pub trait BuildReporter {
@@ -33,12 +34,10 @@ pub enum BuilderKind {
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("cannot run `docker`: {0}; install the Docker CLI and check `docker info`")]
-    Spawn(std::io::Error),
+    #[error(transparent)]
+    Docker(DockerError),
     #[error("docker build failed (exit {code}): {last}{advice}\nthe Dockerfile is at {dockerfile}")]
     Failed { code: i32, last: String, advice: String, dockerfile: String },
-    #[error("docker build finished but wrote no image id to {0}")]
-    NoImageId(String),
 }
 
 pub struct BuildRequest<'a> {
@@ -55,109 +54,67 @@ pub struct BuildRequest<'a> {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Built {
     pub id: String,
-    pub builder: BuilderKind,
+    pub builder: Builder,
 }
 
 /// Resolves `auto`: BuildKit needs the buildx plugin in Docker CLI 23+.
-pub fn resolve_builder(kind: BuilderKind) -> BuilderKind {
+pub fn resolve_builder(kind: BuilderKind, docker: &dyn Docker) -> Builder {
     match kind {
-        BuilderKind::Auto => {
-            let buildx = std::process::Command::new("docker")
-                .args(["buildx", "version"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if buildx {
-                BuilderKind::Buildkit
-            } else {
-                BuilderKind::Legacy
-            }
-        }
-        other => other,
+        BuilderKind::Auto if docker.buildkit_available() => Builder::BuildKit,
+        BuilderKind::Auto | BuilderKind::Legacy => Builder::Classic,
+        BuilderKind::Buildkit => Builder::BuildKit,
     }
 }
 
-pub fn docker_build(req: &BuildRequest, reporter: &dyn BuildReporter) -> Result<Built, BuildError> {
-    let builder = resolve_builder(req.builder);
-    let iid_dir = tempfile::tempdir().map_err(BuildError::Spawn)?;
-    let iidfile: PathBuf = iid_dir.path().join("iid");
-    let mut args: Vec<String> = match builder {
-        BuilderKind::Buildkit => {
-            vec!["buildx".into(), "build".into(), "--load".into(), "--progress=plain".into()]
-        }
-        _ => vec!["build".into()],
+/// Builds through the host's Docker engine, reporting each Dockerfile step as it starts.
+pub fn docker_build(
+    docker: &dyn Docker,
+    req: &BuildRequest,
+    reporter: &dyn BuildReporter,
+) -> Result<Built, BuildError> {
+    let builder = resolve_builder(req.builder, docker);
+    let spec = BuildSpec {
+        dockerfile: req.dockerfile.to_path_buf(),
+        context: req.context.to_path_buf(),
+        tags: req.tags.to_vec(),
+        builder,
+        network: req.network.map(str::to_string),
+        no_cache: req.no_cache,
+        ..BuildSpec::default()
     };
-    args.push("-f".into());
-    args.push(req.dockerfile.display().to_string());
-    args.push("--iidfile".into());
-    args.push(iidfile.display().to_string());
-    if let Some(n) = req.network {
-        args.push(format!("--network={n}"));
-    }
-    if req.no_cache {
-        args.push("--no-cache".into());
-    }
-    for t in req.tags {
-        args.push("-t".into());
-        args.push(t.clone());
-    }
-    args.push(req.context.display().to_string());
-
-    let env_buildkit = if builder == BuilderKind::Legacy { "0" } else { "1" };
-    let reader = duct::cmd("docker", &args)
-        .env("DOCKER_BUILDKIT", env_buildkit)
-        .stdin_null()
-        .stderr_to_stdout()
-        .unchecked()
-        .reader()
-        .map_err(BuildError::Spawn)?;
-    let mut tail: Vec<String> = Vec::new();
-    let mut lines = BufReader::new(&reader);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match lines.read_until(b'\n', &mut buf) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => return Err(BuildError::Spawn(e)),
+    let depth_exceeded = std::cell::Cell::new(false);
+    let progress = |line: &str| {
+        if line.contains("max depth exceeded") {
+            depth_exceeded.set(true);
         }
-        let line = String::from_utf8_lossy(&buf).trim_end().to_string();
-        match parse_step(&line) {
+        match parse_step(line) {
             Some((i, n, instr)) => reporter.step(i, n, &instr),
-            None => reporter.output(&line),
+            None => reporter.output(line),
         }
-        tail.push(line);
-        if tail.len() > 40 {
-            tail.remove(0);
+    };
+    match docker.build(&spec, &progress) {
+        Ok(id) => Ok(Built { id, builder }),
+        Err(DockerError::Failed { code, stderr, .. }) => {
+            let last = stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.contains("DEPRECATED"))
+                .unwrap_or_default()
+                .to_string();
+            let advice = if depth_exceeded.get() {
+                "\nthe image passed Docker's 125-layer limit: build with `jetdoc image build` (it flattens the base when needed) or flatten the base first with `jetdoc image flatten`".to_string()
+            } else {
+                String::new()
+            };
+            Err(BuildError::Failed {
+                code: code.unwrap_or(-1),
+                last,
+                advice,
+                dockerfile: req.dockerfile.display().to_string(),
+            })
         }
+        Err(e) => Err(BuildError::Docker(e)),
     }
-    let status =
-        reader.try_wait().map_err(BuildError::Spawn)?.map(|o| o.status.code().unwrap_or(-1)).unwrap_or(-1);
-    if status != 0 {
-        let last = tail
-            .iter()
-            .rev()
-            .find(|l| !l.trim().is_empty() && !l.contains("DEPRECATED"))
-            .cloned()
-            .unwrap_or_default();
-        let advice = if tail.iter().any(|l| l.contains("max depth exceeded")) {
-            "\nthe image passed Docker's 125-layer limit: build with `jetdoc image build` (it flattens the base when needed) or flatten the base first with `jetdoc image flatten`".to_string()
-        } else {
-            String::new()
-        };
-        return Err(BuildError::Failed {
-            code: status,
-            last,
-            advice,
-            dockerfile: req.dockerfile.display().to_string(),
-        });
-    }
-    let id = std::fs::read_to_string(&iidfile).map(|s| s.trim().to_string()).unwrap_or_default();
-    if id.is_empty() {
-        return Err(BuildError::NoImageId(iidfile.display().to_string()));
-    }
-    Ok(Built { id, builder })
 }
 
 /// `Step 3/130 : RUN x` (classic) or `#7 [full 2/5] RUN x` (BuildKit plain progress).

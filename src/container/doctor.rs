@@ -3,26 +3,21 @@
 
 use serde::Serialize;
 
-use super::budget::{DAEMON_LIMIT, WARN_FROM};
-use super::dockerfile::labels;
-use super::image_config::{self, ImageInspect, InspectError};
+use super::budget::{depth_warning, DAEMON_LIMIT, FAIL_FROM};
+use super::image_config::ImageInspect;
 use super::layers::{self, LayerError, SaveScan, ZeroByteFile};
-use crate::container::rules;
+use super::rules::{self, Decision, HostFacts, ImageFacts, Verdict};
+use super::select::local;
 use crate::context::Context;
-use crate::facts::{cuda_version, nv_tegra_release};
-use crate::knowledge::L4tVersion;
-use crate::probes::{storage, Docker, Identity, Software};
+use crate::host::docker::{Docker, DockerError};
+use crate::probes::storage;
 use crate::report::{Area, CheckResult, Status};
-
-/// moby's own rule of thumb is to stop well before the limit: later steps need room.
-pub const FAIL_FROM: usize = 120;
+use crate::units::human_bytes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DoctorError {
     #[error(transparent)]
-    Inspect(#[from] InspectError),
-    #[error("cannot run `docker save {image}`: {error}")]
-    Save { image: String, error: String },
+    Docker(#[from] DockerError),
     #[error("reading `docker save {image}`: {source}")]
     Layers { image: String, source: LayerError },
 }
@@ -53,28 +48,31 @@ pub struct DoctorOptions {
 }
 
 pub fn run(ctx: &Context, image: &str, opts: &DoctorOptions) -> Result<ImageDoctor, DoctorError> {
-    let inspect = image_config::inspect(&ctx.host, image)?;
-    let scan = if opts.scan_layers { Some(save_scan(image)?) } else { None };
+    let docker = ctx.host.docker()?;
+    let inspect = docker.inspect_one(image)?;
+    let scan = if opts.scan_layers { Some(save_scan(docker, image)?) } else { None };
     Ok(diagnose(ctx, image, &inspect, scan.as_ref()))
 }
 
-/// Streams `docker save IMAGE` through the layer reader; nothing is written to disk.
-pub fn save_scan(image: &str) -> Result<SaveScan, DoctorError> {
-    let reader = duct::cmd("docker", ["save", image])
-        .stdin_null()
-        .stderr_capture()
-        .reader()
-        .map_err(|e| DoctorError::Save { image: image.into(), error: e.to_string() })?;
-    layers::scan_save(&reader).map_err(|source| DoctorError::Layers { image: image.into(), source })
+/// Streams `docker save IMAGE` through the layer reader; nothing is written to disk. When Docker
+/// fails, its error (with its stderr) is the one reported, not the short stream it left behind.
+pub fn save_scan(docker: &dyn Docker, image: &str) -> Result<SaveScan, DoctorError> {
+    let mut stream = docker.save(image)?;
+    let scanned = layers::scan_save(&mut stream);
+    stream.finish()?;
+    scanned.map_err(|source| DoctorError::Layers { image: image.into(), source })
 }
 
 fn check(id: &str, status: Status, summary: String, hints: Vec<String>) -> CheckResult {
     CheckResult { id: id.into(), area: Area::Containers, status, summary, hints, fix: None }
 }
 
+/// The image judged against this host: its depth, then the rules `image select` applies (one
+/// judgement: a rule that rejects an image there fails it here), its size against Docker's
+/// free space, and the zero-byte placeholders in its layers.
 pub fn diagnose(ctx: &Context, image: &str, inspect: &ImageInspect, scan: Option<&SaveScan>) -> ImageDoctor {
-    let identity = ctx.get::<Identity>();
-    let software = ctx.get::<Software>();
+    let k = &ctx.knowledge;
+    let host = HostFacts::probe(ctx);
     let mut checks = Vec::new();
 
     let n = inspect.layer_count();
@@ -91,13 +89,8 @@ pub fn diagnose(ctx: &Context, image: &str, inspect: &ImageInspect, scan: Option
                 format!("or flatten it once, keeping its config: `{flatten}`"),
             ],
         )
-    } else if n >= WARN_FROM {
-        check(
-            "image.layers",
-            Status::Warn,
-            format!("{n} filesystem layers of Docker's {DAEMON_LIMIT}: few builds fit on top"),
-            vec![format!("flatten it: `{flatten}`")],
-        )
+    } else if let Some(warning) = depth_warning(n) {
+        check("image.layers", Status::Warn, warning, vec![format!("flatten it: `{flatten}`")])
     } else {
         check(
             "image.layers",
@@ -107,49 +100,17 @@ pub fn diagnose(ctx: &Context, image: &str, inspect: &ImageInspect, scan: Option
         )
     });
 
-    checks.push(match identity.arch.as_deref() {
-        Some(host) if host == inspect.architecture => {
-            check("image.arch", Status::Pass, format!("{} matches the host", inspect.platform()), vec![])
-        }
-        Some(host) => check(
-            "image.arch",
-            Status::Fail,
-            format!(
-                "image is {} but the host is {host}: it runs only under emulation, if at all",
-                inspect.platform()
-            ),
-            vec![format!("use the linux/{host} variant: `docker pull --platform linux/{host} {image}`")],
-        ),
-        None => check("image.arch", Status::Skip, "host architecture unknown".into(), vec![]),
-    });
-
-    let image_l4t = image_l4t(inspect, scan);
-    let host_l4t = identity.l4t.value().copied();
-    checks.push(match (&image_l4t, host_l4t) {
-        (None, _) => check("image.l4t", Status::Info, "the image records no L4T release (no label, no /etc/nv_tegra_release)".into(), vec![]),
-        (Some((v, from)), None) => check("image.l4t", Status::Info, format!("image built for L4T {v} ({from}); this host is not a Jetson"), vec![]),
-        (Some((v, from)), Some(h)) if rules::l4t_runs_on(&ctx.knowledge, &h, v) => check("image.l4t", Status::Pass, format!("image L4T {v} ({from}) runs on host L4T {h}"), vec![]),
-        (Some((v, from)), Some(h)) => check(
-            "image.l4t",
-            Status::Fail,
-            format!("image L4T {v} ({from}) does not run on host L4T {h}: containers need the same L4T major and, on r36, the same side of the 36.0-36.3 / 36.4+ split"),
-            vec![format!("use an image built for r{}.{}: `jetdoc image select`", h.major, h.minor)],
-        ),
-    });
-
-    let image_cuda = image_cuda(inspect, scan);
-    let host_cuda = software.cuda.value().map(|c| cuda_version::major_minor(c).to_string());
-    checks.push(match (&image_cuda, &host_cuda) {
-        (None, _) => check("image.cuda", Status::Info, "the image records no CUDA version".into(), vec![]),
-        (Some((v, from)), None) => check("image.cuda", Status::Info, format!("image CUDA {v} ({from}); no CUDA on this host"), vec![]),
-        (Some((v, from)), Some(h)) if cuda_version::major_minor(v) == h => check("image.cuda", Status::Pass, format!("image CUDA {v} ({from}) matches the host's {h}"), vec![]),
-        (Some((v, from)), Some(h)) => check(
-            "image.cuda",
-            Status::Warn,
-            format!("image CUDA {v} ({from}) differs from the host's CUDA {h}"),
-            vec!["an image that carries its own CUDA needs a new enough driver (L4T); pick one built for the host's CUDA".into()],
-        ),
-    });
+    // Labels and ENV first, then the files in the layers, then the tag.
+    let files = scan
+        .map(|s| {
+            let cuda = s.cuda_version_json.iter().next_back().map(|(p, t)| (p.as_str(), t.as_str()));
+            ImageFacts::from_files(s.nv_tegra_release.as_deref(), cuda)
+        })
+        .unwrap_or_default();
+    let facts = local::facts(image, inspect, files, k);
+    for d in rules::evaluate(&host, &facts, k) {
+        checks.push(rule_check(&d, &host, image));
+    }
 
     checks.push(disk_check(ctx, inspect.size));
 
@@ -171,11 +132,33 @@ pub fn diagnose(ctx: &Context, image: &str, inspect: &ImageInspect, scan: Option
         platform: inspect.platform(),
         layers: n,
         size_bytes: inspect.size,
-        l4t: image_l4t.map(|(v, _)| v.to_string()),
-        cuda: image_cuda.map(|(v, _)| v),
+        l4t: facts.l4t.value().map(|v| v.to_string()),
+        cuda: facts.cuda.value().cloned(),
         zero_byte_files: zero_byte,
         checks,
     }
+}
+
+/// One rule's decision as a check: a failure carries the rule's reason and the next step.
+fn rule_check(d: &Decision, host: &HostFacts, image: &str) -> CheckResult {
+    let status = match d.verdict {
+        Verdict::Pass => Status::Pass,
+        Verdict::Fail => Status::Fail,
+        Verdict::Unknown => Status::Info,
+    };
+    let mut hints = Vec::new();
+    if d.verdict == Verdict::Fail {
+        if !d.why.is_empty() {
+            hints.push(d.why.clone());
+        }
+        hints.push(match (d.rule.as_str(), host.arch.value()) {
+            ("image.arch", Some(arch)) => {
+                format!("use the linux/{arch} variant: `docker pull --platform linux/{arch} {image}`")
+            }
+            _ => "`jetdoc image select` finds an image that fits this host".into(),
+        });
+    }
+    check(&d.rule, status, d.message.clone(), hints)
 }
 
 fn flattened_name(image: &str) -> String {
@@ -187,28 +170,9 @@ fn flattened_name(image: &str) -> String {
     }
 }
 
-fn image_l4t(inspect: &ImageInspect, scan: Option<&SaveScan>) -> Option<(L4tVersion, String)> {
-    if let Some(v) = inspect.label(labels::L4T).and_then(L4tVersion::parse) {
-        return Some((v, format!("label {}", labels::L4T)));
-    }
-    let text = scan?.nv_tegra_release.as_deref()?;
-    nv_tegra_release::parse(text).ok().map(|r| (r.version, "/etc/nv_tegra_release".into()))
-}
-
-fn image_cuda(inspect: &ImageInspect, scan: Option<&SaveScan>) -> Option<(String, String)> {
-    if let Some(v) = inspect.label(labels::CUDA) {
-        return Some((v.to_string(), format!("label {}", labels::CUDA)));
-    }
-    if let Some(v) = inspect.env_var("CUDA_VERSION") {
-        return Some((v.to_string(), "ENV CUDA_VERSION".into()));
-    }
-    let (path, text) = scan?.cuda_version_json.iter().next_back()?;
-    cuda_version::from_version_json(text).ok().map(|v| (v, path.clone()))
-}
-
 /// A build on the image, or its flatten, writes about one more copy of it to Docker's root.
 fn disk_check(ctx: &Context, size: u64) -> CheckResult {
-    let docker = ctx.get::<Docker>();
+    let docker = ctx.get::<crate::probes::Docker>();
     let Some(info) = docker.daemon.info() else {
         return check(
             "image.disk",
@@ -223,19 +187,18 @@ fn disk_check(ctx: &Context, size: u64) -> CheckResult {
         let why = space.absence().map(|a| a.to_string()).unwrap_or_default();
         return check("image.disk", Status::Skip, format!("free space of {dir} not measured: {why}"), vec![]);
     };
-    let gib = |b: u64| format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64);
     if free < size {
         check(
             "image.disk",
             Status::Warn,
-            format!("image is {}, {} free on Docker's root {dir}: a flatten or a build on it needs about one more copy", gib(size), gib(free)),
+            format!("image is {}, {} free on Docker's root {dir}: a flatten or a build on it needs about one more copy", human_bytes(size), human_bytes(free)),
             vec!["free space (`docker system prune`), or move Docker's data-root to a larger disk (`data-root` in /etc/docker/daemon.json)".into()],
         )
     } else {
         check(
             "image.disk",
             Status::Pass,
-            format!("image is {}, {} free on Docker's root {dir}", gib(size), gib(free)),
+            format!("image is {}, {} free on Docker's root {dir}", human_bytes(size), human_bytes(free)),
             vec![],
         )
     }
@@ -247,7 +210,7 @@ mod tests {
 
     #[test]
     fn l4t_rule_splits_r36_at_4() {
-        let v = |s| L4tVersion::parse(s).unwrap();
+        let v = |s| crate::knowledge::L4tVersion::parse(s).unwrap();
         let k = crate::knowledge::Knowledge::builtin();
         let l4t_compatible = |h, i| rules::l4t_runs_on(&k, &h, &i);
         assert!(l4t_compatible(v("36.4.3"), v("36.4.0")));

@@ -9,7 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::io::{Cursor, Read};
+use std::io::Read;
+
+use super::save::{self, BlobKind};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
@@ -21,6 +23,8 @@ pub enum LayerError {
     BadManifest(String),
     #[error("layer {0} named by manifest.json is missing from the archive")]
     MissingLayer(String),
+    #[error(transparent)]
+    Save(#[from] super::save::SaveError),
 }
 
 /// A zero-byte regular file at a path where a real NVIDIA library or tool belongs.
@@ -93,20 +97,12 @@ pub fn scan_save<R: Read>(reader: R) -> Result<SaveScan, LayerError> {
         if !(name.ends_with("layer.tar") || name.starts_with("blobs/")) {
             continue;
         }
-        // Peek: a tar has "ustar" at 257, gzip starts 1f 8b; config and manifest blobs are JSON.
-        let mut head = vec![0u8; 512];
-        let n = read_up_to(&mut entry, &mut head)?;
-        head.truncate(n);
-        let rest = Cursor::new(head.clone()).chain(&mut entry);
-        let records = if head.starts_with(&[0x1f, 0x8b]) {
-            read_layer(flate2::read::GzDecoder::new(rest))?
-        } else if head.len() >= 262 && &head[257..262] == b"ustar" {
-            read_layer(rest)?
-        } else if head.len() < 512 && head.iter().all(|b| *b == 0) {
-            // An empty layer is a tar of zero blocks only.
-            Vec::new()
-        } else {
-            continue;
+        let (kind, blob) = save::peek(&mut entry)?;
+        let records = match kind {
+            BlobKind::Gzip => read_layer(flate2::read::MultiGzDecoder::new(blob))?,
+            BlobKind::Tar => read_layer(blob)?,
+            BlobKind::Zstd => return Err(save::SaveError::Zstd(name).into()),
+            BlobKind::Json | BlobKind::Other => continue,
         };
         blobs.insert(name, records);
     }
@@ -116,17 +112,6 @@ pub fn scan_save<R: Read>(reader: R) -> Result<SaveScan, LayerError> {
     let layers =
         entries.into_iter().next().ok_or_else(|| LayerError::BadManifest("no image in it".into()))?.layers;
     resolve(&layers, &blobs)
-}
-
-fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 fn read_layer<R: Read>(reader: R) -> Result<Vec<Record>, LayerError> {
@@ -305,6 +290,7 @@ fn remove_children(fs: &mut BTreeMap<String, Live>, dir: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Cursor;
 
     fn layer(files: &[(&str, &[u8])]) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());

@@ -9,32 +9,28 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::context::Context;
+use crate::fact::Fact;
+use crate::host::Reason;
 use crate::knowledge::{ImageL4t, Knowledge, L4tVersion};
 use crate::probes::{Identity, Software};
 
-/// A value and where it was read (`label io.jetdoc.l4t`, `tag`, `/etc/nv_tegra_release`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Stated<T> {
-    pub value: T,
-    pub from: String,
+/// What the image does not say: nothing to hold against it (a generic `ubuntu:22.04` has no L4T).
+fn not_stated<T>() -> Fact<T> {
+    Fact::absent("image", Reason::NotApplicable("not stated by the image".into()))
 }
 
-fn stated<T>(value: T, from: impl Into<String>) -> Stated<T> {
-    Stated { value, from: from.into() }
-}
-
-/// What the rules need to know about the host.
+/// What the rules need to know about the host; each fact says where it was read.
 #[derive(Debug, Clone, Serialize)]
 pub struct HostFacts {
     pub jetson: bool,
     /// Docker architecture (`arm64`, `amd64`).
-    pub arch: Option<Stated<String>>,
-    pub l4t: Option<Stated<L4tVersion>>,
+    pub arch: Fact<String>,
+    pub l4t: Fact<L4tVersion>,
     /// CUDA `major.minor`.
-    pub cuda: Option<Stated<String>>,
-    pub ubuntu: Option<Stated<String>>,
+    pub cuda: Fact<String>,
+    pub ubuntu: Fact<String>,
     /// `tegra`, `sbsa` or `x86_64`.
-    pub platform: Option<Stated<String>>,
+    pub platform: Fact<String>,
 }
 
 impl HostFacts {
@@ -42,48 +38,49 @@ impl HostFacts {
         let id = ctx.get::<Identity>();
         let sw = ctx.get::<Software>();
         let k = &ctx.knowledge;
-        let arch = id.arch.as_deref().map(|a| stated(docker_arch(a), "dpkg architecture"));
-        let l4t = match &id.l4t {
-            crate::fact::Fact::Known { value, source } => Some(stated(*value, source.clone())),
-            crate::fact::Fact::Absent(_) => None,
+        let arch = match id.arch.as_deref().filter(|a| !a.is_empty()) {
+            Some(a) => Fact::known(docker_arch(a), "dpkg architecture"),
+            None => Fact::absent("dpkg architecture", Reason::Missing),
         };
-        let cuda = match &sw.cuda {
-            crate::fact::Fact::Known { value, source } => {
-                cuda_major_minor(value).map(|c| stated(c, source.clone()))
-            }
-            crate::fact::Fact::Absent(_) => None,
-        }
-        .or_else(|| {
-            let v = l4t.as_ref()?;
-            let info = k.release(&v.value)?;
-            cuda_major_minor(info.cuda()).map(|c| stated(c, format!("L4T {} table", v.value)))
-        });
-        let ubuntu = match (&sw.ubuntu, sw.os_id.as_deref()) {
-            (crate::fact::Fact::Known { value, source }, Some("ubuntu")) => {
-                Some(stated(value.clone(), source.clone()))
-            }
-            _ => None,
+        let l4t = id.l4t.clone();
+        let from_table = || match l4t.value().and_then(|v| k.release(v).map(|info| (v, info))) {
+            Some((v, info)) => match cuda_major_minor(info.cuda()) {
+                Some(c) => Fact::known(c, format!("L4T {v} table")),
+                None => not_known("L4T table"),
+            },
+            None => sw.cuda.clone(),
+        };
+        let cuda = match sw.cuda.value().and_then(|v| cuda_major_minor(v)) {
+            Some(c) => Fact::known(c, sw.cuda.source()),
+            None => from_table(),
+        };
+        let ubuntu = match sw.os_id.as_deref() {
+            Some("ubuntu") => sw.ubuntu.clone(),
+            _ => Fact::absent("/etc/os-release", Reason::NotApplicable("not Ubuntu".into())),
         };
         let platform = if id.jetson {
-            let band = l4t.as_ref().and_then(|v| band_for(k, &v.value));
-            Some(match band {
-                Some(b) => stated(b.platform.clone(), format!("Jetson, {}", b.id)),
-                None => stated("tegra".to_string(), "Jetson"),
-            })
+            match l4t.value().and_then(|v| band_for(k, v)) {
+                Some(b) => Fact::known(b.platform.clone(), format!("Jetson, {}", b.id)),
+                None => Fact::known("tegra".to_string(), "Jetson"),
+            }
         } else {
-            arch.as_ref().and_then(|a| match a.value.as_str() {
-                "arm64" => Some(stated("sbsa".to_string(), "arm64, not a Jetson")),
-                "amd64" => Some(stated("x86_64".to_string(), "amd64")),
-                _ => None,
-            })
+            match arch.value().map(String::as_str) {
+                Some("arm64") => Fact::known("sbsa".to_string(), "arm64, not a Jetson"),
+                Some("amd64") => Fact::known("x86_64".to_string(), "amd64"),
+                _ => Fact::absent("architecture", Reason::NotApplicable("no platform class".into())),
+            }
         };
         HostFacts { jetson: id.jetson, arch, l4t, cuda, ubuntu, platform }
     }
 
     /// The Docker platform to ask registries for (`linux/arm64`).
     pub fn docker_platform(&self) -> Option<String> {
-        self.arch.as_ref().map(|a| format!("linux/{}", a.value))
+        self.arch.value().map(|a| format!("linux/{a}"))
     }
+}
+
+fn not_known<T>(source: &str) -> Fact<T> {
+    Fact::absent(source, Reason::Missing)
 }
 
 /// The L4T band row covering a host release: the last matching row, so user rows override.
@@ -100,15 +97,29 @@ pub fn l4t_runs_on(k: &Knowledge, host: &L4tVersion, image: &L4tVersion) -> bool
     }
 }
 
-/// What an image says about itself.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// What an image says about itself, each fact with where it was read (`label io.jetdoc.l4t`,
+/// `env CUDA_VERSION`, `image config`, `/etc/nv_tegra_release` in the layers, `tag`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageFacts {
-    pub os: Option<Stated<String>>,
-    pub arch: Option<Stated<String>>,
-    pub l4t: Option<Stated<L4tVersion>>,
-    pub cuda: Option<Stated<String>>,
-    pub ubuntu: Option<Stated<String>>,
-    pub platform: Option<Stated<String>>,
+    pub os: Fact<String>,
+    pub arch: Fact<String>,
+    pub l4t: Fact<L4tVersion>,
+    pub cuda: Fact<String>,
+    pub ubuntu: Fact<String>,
+    pub platform: Fact<String>,
+}
+
+impl Default for ImageFacts {
+    fn default() -> ImageFacts {
+        ImageFacts {
+            os: not_stated(),
+            arch: not_stated(),
+            l4t: not_stated(),
+            cuda: not_stated(),
+            ubuntu: not_stated(),
+            platform: not_stated(),
+        }
+    }
 }
 
 /// The parts of an image config the rules read (from `docker image inspect` or a registry blob).
@@ -126,25 +137,55 @@ impl ImageFacts {
         let (repo, tag) = split_tag(reference);
         let last = repo.rsplit('/').next().unwrap_or(repo);
         let Some(tag) = tag else { return ImageFacts::default() };
-        let mut f = ImageFacts {
-            l4t: tag_l4t(tag).map(|v| stated(v, "tag")),
-            cuda: tag_cuda(tag).map(|v| stated(v, "tag")),
-            ubuntu: tag_ubuntu(tag).map(|v| stated(v, "tag")),
+        let from_tag = |v: Option<String>| v.map_or_else(not_stated, |v| Fact::known(v, "tag"));
+        let mut cuda = tag_cuda(tag);
+        if cuda.is_none() && (last == "cuda" || last == "l4t-cuda") {
+            cuda = leading_version(tag).and_then(|v| cuda_major_minor(&v));
+        }
+        let mut ubuntu = tag_ubuntu(tag);
+        if ubuntu.is_none() && last == "ubuntu" {
+            ubuntu = leading_version(tag).filter(|v| v.len() == 5);
+        }
+        ImageFacts {
+            l4t: tag_l4t(tag).map_or_else(not_stated, |v| Fact::known(v, "tag")),
+            cuda: from_tag(cuda),
+            ubuntu: from_tag(ubuntu),
+            platform: from_tag(tag_platform(tag, k)),
             ..ImageFacts::default()
-        };
-        if f.cuda.is_none() && (last == "cuda" || last == "l4t-cuda") {
-            f.cuda = leading_version(tag).and_then(|v| cuda_major_minor(&v)).map(|v| stated(v, "tag"));
         }
-        if f.ubuntu.is_none() && last == "ubuntu" {
-            f.ubuntu = leading_version(tag).filter(|v| v.len() == 5).map(|v| stated(v, "tag"));
-        }
-        f.platform = tag_platform(tag, k).map(|v| stated(v, "tag"));
-        f
     }
 
-    /// Facts from an image config, falling back to `tag_facts` field by field. Labels and ENV win
-    /// over the tag: tags get renamed and re-pushed, the config travels with the image.
-    pub fn from_config(config: &ConfigView, tag_facts: &ImageFacts, k: &Knowledge) -> ImageFacts {
+    /// Facts read from the image's files (`image doctor` reads the layers): the L4T release of
+    /// `/etc/nv_tegra_release` and the CUDA of `/usr/local/cuda-X.Y/version.json`.
+    pub fn from_files(nv_tegra_release: Option<&str>, cuda_version_json: Option<(&str, &str)>) -> ImageFacts {
+        let l4t = nv_tegra_release
+            .and_then(|text| crate::facts::nv_tegra_release::parse(text).ok())
+            .map_or_else(not_stated, |r| Fact::known(r.version, "/etc/nv_tegra_release"));
+        let cuda = cuda_version_json
+            .and_then(|(path, text)| {
+                let v = crate::facts::cuda_version::from_version_json(text).ok()?;
+                Some(Fact::known(cuda_major_minor(&v)?, path))
+            })
+            .unwrap_or_else(not_stated);
+        ImageFacts { l4t, cuda, ..ImageFacts::default() }
+    }
+
+    /// Field by field: this fact, or where this one is not stated, `other`'s.
+    pub fn or(self, other: ImageFacts) -> ImageFacts {
+        ImageFacts {
+            os: self.os.or_else(|| other.os),
+            arch: self.arch.or_else(|| other.arch),
+            l4t: self.l4t.or_else(|| other.l4t),
+            cuda: self.cuda.or_else(|| other.cuda),
+            ubuntu: self.ubuntu.or_else(|| other.ubuntu),
+            platform: self.platform.or_else(|| other.platform),
+        }
+    }
+
+    /// Facts from an image config, falling back to `fallback` (the tag's, or the files' then the
+    /// tag's) field by field. Labels and ENV win over the tag: tags get renamed and re-pushed,
+    /// the config travels with the image.
+    pub fn from_config(config: &ConfigView, fallback: &ImageFacts, k: &Knowledge) -> ImageFacts {
         let lookup = |field: &str| -> Option<(String, String)> {
             // Last row first, so a user's table can add a preferred key.
             k.image_label.iter().rev().filter(|r| r.field == field).find_map(|r| {
@@ -160,18 +201,21 @@ impl ImageFacts {
                 })
             })
         };
-        let l4t = lookup("l4t").and_then(|(v, from)| L4tVersion::parse(&v).map(|v| stated(v, from)));
-        let cuda = lookup("cuda").and_then(|(v, from)| cuda_major_minor(&v).map(|v| stated(v, from)));
-        let ubuntu = lookup("ubuntu").map(|(v, from)| stated(v, from));
-        let platform = lookup("platform").map(|(v, from)| stated(v, from));
+        let fact = |v: Option<(String, String)>| v.map_or_else(not_stated, |(v, from)| Fact::known(v, from));
+        let l4t = lookup("l4t").and_then(|(v, from)| L4tVersion::parse(&v).map(|v| Fact::known(v, from)));
+        let cuda = lookup("cuda").and_then(|(v, from)| cuda_major_minor(&v).map(|v| (v, from)));
+        let from_config = |v: Option<&str>, f: fn(&str) -> String| {
+            v.filter(|s| !s.is_empty()).map_or_else(not_stated, |v| Fact::known(f(v), "image config"))
+        };
         ImageFacts {
-            os: config.os.filter(|s| !s.is_empty()).map(|o| stated(o.to_string(), "image config")),
-            arch: config.arch.filter(|s| !s.is_empty()).map(|a| stated(docker_arch(a), "image config")),
-            l4t: l4t.or_else(|| tag_facts.l4t.clone()),
-            cuda: cuda.or_else(|| tag_facts.cuda.clone()),
-            ubuntu: ubuntu.or_else(|| tag_facts.ubuntu.clone()),
-            platform: platform.or_else(|| tag_facts.platform.clone()),
+            os: from_config(config.os, str::to_string),
+            arch: from_config(config.arch, docker_arch),
+            l4t: l4t.unwrap_or_else(not_stated),
+            cuda: fact(cuda),
+            ubuntu: fact(lookup("ubuntu")),
+            platform: fact(lookup("platform")),
         }
+        .or(fallback.clone())
     }
 }
 
@@ -203,7 +247,68 @@ pub fn first_failure(decisions: &[Decision]) -> Option<&Decision> {
     decisions.iter().find(|d| d.verdict == Verdict::Fail)
 }
 
-/// Applies every rule, in a fixed order, to one image.
+/// How one fact of the image is compared with the host's, and how the outcome reads.
+struct Compared {
+    rule: &'static str,
+    /// Put before a value: `CUDA 12.6`, `Ubuntu 22.04`.
+    label: &'static str,
+    /// `this host is arm64`, `this host has CUDA 12.6`, `this host runs Ubuntu 22.04`.
+    host_verb: &'static str,
+    /// The message when the image does not state the fact.
+    unstated: &'static str,
+    /// What the host fact is called when the host's is unknown.
+    host_fact: &'static str,
+}
+
+const ARCH: Compared = Compared {
+    rule: "image.arch",
+    label: "",
+    host_verb: "is",
+    unstated: "not known before the manifest is read",
+    host_fact: "architecture",
+};
+const PLATFORM: Compared = Compared {
+    rule: "image.platform",
+    label: "",
+    host_verb: "is",
+    unstated: "the image does not name a platform class",
+    host_fact: "class",
+};
+const CUDA: Compared = Compared {
+    rule: "image.cuda",
+    label: "CUDA ",
+    host_verb: "has",
+    unstated: "the image does not state its CUDA version",
+    host_fact: "CUDA",
+};
+const UBUNTU: Compared = Compared {
+    rule: "image.ubuntu",
+    label: "Ubuntu ",
+    host_verb: "runs",
+    unstated: "the image does not state its Ubuntu release",
+    host_fact: "release",
+};
+
+/// Equal values pass, different ones fail; a fact either side lacks decides nothing.
+fn compare(c: &Compared, image: &Fact<String>, host: &Fact<String>) -> (Verdict, String) {
+    let l = c.label;
+    match (image, host) {
+        (Fact::Known { value: i, source: from }, Fact::Known { value: h, .. }) if i == h => {
+            (Verdict::Pass, format!("{l}{i} (from {from})"))
+        }
+        (Fact::Known { value: i, source: from }, Fact::Known { value: h, source: hfrom }) => (
+            Verdict::Fail,
+            format!("{l}{i} image (from {from}); this host {} {l}{h} (from {hfrom})", c.host_verb),
+        ),
+        (Fact::Absent(_), _) => (Verdict::Unknown, c.unstated.to_string()),
+        (Fact::Known { value: i, .. }, Fact::Absent(_)) => {
+            (Verdict::Unknown, format!("{l}{i}; the host's {} is unknown", c.host_fact))
+        }
+    }
+}
+
+/// The one judgement of an image against this host: every rule, in a fixed order. `image
+/// select` accepts an image only when none fails; `image doctor` reports each as a check.
 pub fn evaluate(host: &HostFacts, image: &ImageFacts, k: &Knowledge) -> Vec<Decision> {
     let why =
         |id: &str| k.image_rule.iter().rev().find(|r| r.id == id).map(|r| r.why.clone()).unwrap_or_default();
@@ -216,90 +321,25 @@ pub fn evaluate(host: &HostFacts, image: &ImageFacts, k: &Knowledge) -> Vec<Deci
     let mut out = Vec::new();
 
     out.push(match &image.os {
-        Some(os) if os.value == "linux" => decide("image.os", Verdict::Pass, "linux".into()),
-        Some(os) => decide(
+        Fact::Known { value, .. } if value == "linux" => decide("image.os", Verdict::Pass, "linux".into()),
+        Fact::Known { value, source } => decide(
             "image.os",
             Verdict::Fail,
-            format!("a {} image (from {}); Jetson runs linux images", os.value, os.from),
+            format!("a {value} image (from {source}); Jetson runs linux images"),
         ),
-        None => decide("image.os", Verdict::Unknown, "not known before the manifest is read".into()),
-    });
-
-    out.push(match (&image.arch, &host.arch) {
-        (Some(i), Some(h)) if i.value == h.value => {
-            decide("image.arch", Verdict::Pass, format!("{} (from {})", i.value, i.from))
-        }
-        (Some(i), Some(h)) => decide(
-            "image.arch",
-            Verdict::Fail,
-            format!("{} image (from {}); this host is {} (from {})", i.value, i.from, h.value, h.from),
-        ),
-        (None, _) => decide("image.arch", Verdict::Unknown, "not known before the manifest is read".into()),
-        (Some(i), None) => {
-            decide("image.arch", Verdict::Unknown, format!("{}; the host's architecture is unknown", i.value))
+        Fact::Absent(_) => {
+            decide("image.os", Verdict::Unknown, "not known before the manifest is read".into())
         }
     });
-
-    out.push(match (&image.platform, &host.platform) {
-        (Some(i), Some(h)) if i.value == h.value => {
-            decide("image.platform", Verdict::Pass, format!("{} (from {})", i.value, i.from))
-        }
-        (Some(i), Some(h)) => decide(
-            "image.platform",
-            Verdict::Fail,
-            format!("built for {} (from {}); this host is {} ({})", i.value, i.from, h.value, h.from),
-        ),
-        (None, _) => {
-            decide("image.platform", Verdict::Unknown, "the image does not name a platform class".into())
-        }
-        (Some(i), None) => {
-            decide("image.platform", Verdict::Unknown, format!("{}; the host's class is unknown", i.value))
-        }
-    });
-
+    let compared = |c: &Compared, i: &Fact<String>, h: &Fact<String>| {
+        let (verdict, message) = compare(c, i, h);
+        decide(c.rule, verdict, message)
+    };
+    out.push(compared(&ARCH, &image.arch, &host.arch));
+    out.push(compared(&PLATFORM, &image.platform, &host.platform));
     out.push(l4t_decision(host, image, k, &decide));
-
-    out.push(match (&image.cuda, &host.cuda) {
-        (Some(i), Some(h)) if i.value == h.value => {
-            decide("image.cuda", Verdict::Pass, format!("CUDA {} (from {})", i.value, i.from))
-        }
-        (Some(i), Some(h)) => decide(
-            "image.cuda",
-            Verdict::Fail,
-            format!(
-                "CUDA {} image (from {}); this host has CUDA {} (from {})",
-                i.value, i.from, h.value, h.from
-            ),
-        ),
-        (None, _) => {
-            decide("image.cuda", Verdict::Unknown, "the image does not state its CUDA version".into())
-        }
-        (Some(i), None) => {
-            decide("image.cuda", Verdict::Unknown, format!("CUDA {}; the host's CUDA is unknown", i.value))
-        }
-    });
-
-    out.push(match (&image.ubuntu, &host.ubuntu) {
-        (Some(i), Some(h)) if i.value == h.value => {
-            decide("image.ubuntu", Verdict::Pass, format!("Ubuntu {} (from {})", i.value, i.from))
-        }
-        (Some(i), Some(h)) => decide(
-            "image.ubuntu",
-            Verdict::Fail,
-            format!(
-                "Ubuntu {} image (from {}); this host runs Ubuntu {} (from {})",
-                i.value, i.from, h.value, h.from
-            ),
-        ),
-        (None, _) => {
-            decide("image.ubuntu", Verdict::Unknown, "the image does not state its Ubuntu release".into())
-        }
-        (Some(i), None) => decide(
-            "image.ubuntu",
-            Verdict::Unknown,
-            format!("Ubuntu {}; the host's release is unknown", i.value),
-        ),
-    });
+    out.push(compared(&CUDA, &image.cuda, &host.cuda));
+    out.push(compared(&UBUNTU, &image.ubuntu, &host.ubuntu));
     out
 }
 
@@ -309,62 +349,52 @@ fn l4t_decision(
     k: &Knowledge,
     decide: &dyn Fn(&str, Verdict, String) -> Decision,
 ) -> Decision {
-    let Some(img) = &image.l4t else {
+    let Fact::Known { value: img, source: from } = &image.l4t else {
         return decide(
             "image.l4t",
             Verdict::Unknown,
             "states no L4T release: a generic image, not built against L4T".into(),
         );
     };
-    let Some(h) = &host.l4t else {
-        return if host.jetson {
-            decide(
-                "image.l4t",
-                Verdict::Fail,
-                format!(
-                    "built for L4T {} (from {}); this Jetson's L4T release is unknown",
-                    img.value, img.from
-                ),
-            )
+    let Some(h) = host.l4t.value() else {
+        let message = if host.jetson {
+            format!("built for L4T {img} (from {from}); this Jetson's L4T release is unknown")
         } else {
-            decide(
-                "image.l4t",
-                Verdict::Fail,
-                format!(
-                    "built for L4T {} (from {}) for Jetson; this host is not a Jetson",
-                    img.value, img.from
-                ),
-            )
+            format!("built for L4T {img} (from {from}) for Jetson; this host is not a Jetson")
         };
+        return decide("image.l4t", Verdict::Fail, message);
     };
-    match band_for(k, &h.value) {
-        Some(band) if band.accepts_image(&img.value) => decide(
+    match band_for(k, h) {
+        Some(band) if band.accepts_image(img) => decide(
             "image.l4t",
             Verdict::Pass,
-            format!("built for L4T {} (from {}); an L4T {} host runs {} images ({})", img.value, img.from, h.value, band.image_band(), band.id),
+            format!(
+                "built for L4T {img} (from {from}); an L4T {h} host runs {} images ({})",
+                band.image_band(),
+                band.id
+            ),
         ),
         Some(band) => Decision {
             rule: "image.l4t".into(),
             verdict: Verdict::Fail,
             message: format!(
-                "built for L4T {} (from {}); an L4T {} host runs only {} images ({})",
-                img.value,
-                img.from,
-                h.value,
+                "built for L4T {img} (from {from}); an L4T {h} host runs only {} images ({})",
                 band.image_band(),
                 band.id
             ),
             why: band.why.clone(),
         },
-        None if (img.value.major, img.value.minor) == (h.value.major, h.value.minor) => {
-            decide("image.l4t", Verdict::Pass, format!("built for L4T {} (from {}): same release as the host", img.value, img.from))
-        }
+        None if (img.major, img.minor) == (h.major, h.minor) => decide(
+            "image.l4t",
+            Verdict::Pass,
+            format!("built for L4T {img} (from {from}): same release as the host"),
+        ),
         None => decide(
             "image.l4t",
             Verdict::Fail,
             format!(
-                "built for L4T {} (from {}); no band in the tables covers L4T {}, so only r{}.{} images are accepted",
-                img.value, img.from, h.value, h.value.major, h.value.minor
+                "built for L4T {img} (from {from}); no band in the tables covers L4T {h}, so only r{}.{} images are accepted",
+                h.major, h.minor
             ),
         ),
     }
@@ -458,11 +488,11 @@ mod tests {
     fn orin_r36_4_3() -> HostFacts {
         HostFacts {
             jetson: true,
-            arch: Some(stated("arm64".into(), "dpkg")),
-            l4t: Some(stated(L4tVersion::new(36, 4, 3), "/etc/nv_tegra_release")),
-            cuda: Some(stated("12.6".into(), "version.json")),
-            ubuntu: Some(stated("22.04".into(), "/etc/os-release")),
-            platform: Some(stated("tegra".into(), "Jetson")),
+            arch: Fact::known("arm64".into(), "dpkg"),
+            l4t: Fact::known(L4tVersion::new(36, 4, 3), "/etc/nv_tegra_release"),
+            cuda: Fact::known("12.6".into(), "version.json"),
+            ubuntu: Fact::known("22.04".into(), "/etc/os-release"),
+            platform: Fact::known("tegra".into(), "Jetson"),
         }
     }
 
@@ -478,31 +508,31 @@ mod tests {
     fn tags_of_every_grammar_parse() {
         let k = k();
         let f = ImageFacts::from_tag("dustynv/pytorch:2.7-r36.4.0-cu128-24.04", &k);
-        assert_eq!(f.l4t.unwrap().value, L4tVersion::new(36, 4, 0));
-        assert_eq!(f.cuda.unwrap().value, "12.8");
-        assert_eq!(f.ubuntu.unwrap().value, "24.04");
+        assert_eq!(f.l4t.value().cloned().unwrap(), L4tVersion::new(36, 4, 0));
+        assert_eq!(f.cuda.value().cloned().unwrap(), "12.8");
+        assert_eq!(f.ubuntu.value().cloned().unwrap(), "24.04");
         let f = ImageFacts::from_tag("dustynv/pytorch:2.8-r36.4.tegra-aarch64-cu126-22.04", &k);
         assert_eq!(
-            (f.l4t.unwrap().value, f.platform.unwrap().value),
+            (f.l4t.value().cloned().unwrap(), f.platform.value().cloned().unwrap()),
             (L4tVersion::new(36, 4, 0), "tegra".to_string())
         );
         let f = ImageFacts::from_tag("dustynv/vllm:r38.4.arm64-sbsa-cu130-24.04", &k);
         assert_eq!(
-            (f.cuda.unwrap().value, f.platform.unwrap().value),
+            (f.cuda.value().cloned().unwrap(), f.platform.value().cloned().unwrap()),
             ("13.0".to_string(), "sbsa".to_string())
         );
         let f = ImageFacts::from_tag("127.0.0.1:5000/dustynv/l4t-pytorch:r36.3.0-cu124", &k);
         assert_eq!(
-            (f.l4t.unwrap().value, f.cuda.unwrap().value),
+            (f.l4t.value().cloned().unwrap(), f.cuda.value().cloned().unwrap()),
             (L4tVersion::new(36, 3, 0), "12.4".to_string())
         );
         let f = ImageFacts::from_tag("nvcr.io/nvidia/pytorch:24.10-py3-igpu", &k);
-        assert_eq!((f.ubuntu, f.platform.unwrap().value), (None, "tegra".to_string()));
+        assert_eq!((f.ubuntu.value(), f.platform.value().cloned().unwrap()), (None, "tegra".to_string()));
         let f = ImageFacts::from_tag("nvcr.io/nvidia/l4t-cuda:12.6.11-runtime", &k);
-        assert_eq!(f.cuda.unwrap().value, "12.6");
-        assert_eq!(ImageFacts::from_tag("ubuntu:24.04", &k).ubuntu.unwrap().value, "24.04");
+        assert_eq!(f.cuda.value().cloned().unwrap(), "12.6");
+        assert_eq!(ImageFacts::from_tag("ubuntu:24.04", &k).ubuntu.value().cloned().unwrap(), "24.04");
         assert_eq!(
-            ImageFacts::from_tag("dustynv/ros:humble-desktop-l4t-r36.4.0", &k).l4t.unwrap().value,
+            ImageFacts::from_tag("dustynv/ros:humble-desktop-l4t-r36.4.0", &k).l4t.value().cloned().unwrap(),
             L4tVersion::new(36, 4, 0)
         );
         assert_eq!(ImageFacts::from_tag("localhost:5000/x", &k), ImageFacts::default());
@@ -525,8 +555,8 @@ mod tests {
         );
 
         let mut old = host.clone();
-        old.l4t = Some(stated(L4tVersion::new(36, 3, 0), "t"));
-        old.cuda = Some(stated("12.2".into(), "t"));
+        old.l4t = Fact::known(L4tVersion::new(36, 3, 0), "t");
+        old.cuda = Fact::known("12.2".into(), "t");
         assert!(verdicts(&old, &ImageFacts::from_tag("x:r36.2.0", &k))
             .iter()
             .all(|(_, v)| *v == Verdict::Pass));
@@ -537,11 +567,11 @@ mod tests {
     #[test]
     fn thor_is_sbsa_and_rejects_r36() {
         let mut thor = orin_r36_4_3();
-        thor.l4t = Some(stated(L4tVersion::new(38, 4, 0), "t"));
+        thor.l4t = Fact::known(L4tVersion::new(38, 4, 0), "t");
         thor.platform =
-            Some(stated(band_for(&k(), &L4tVersion::new(38, 4, 0)).unwrap().platform.clone(), "t"));
-        thor.cuda = Some(stated("13.0".into(), "t"));
-        thor.ubuntu = Some(stated("24.04".into(), "t"));
+            Fact::known(band_for(&k(), &L4tVersion::new(38, 4, 0)).unwrap().platform.clone(), "t");
+        thor.cuda = Fact::known("13.0".into(), "t");
+        thor.ubuntu = Fact::known("24.04".into(), "t");
         let k = k();
         let d = evaluate(&thor, &ImageFacts::from_tag("dustynv/nano_llm:r36.4.0", &k), &k);
         let l4t = d.iter().find(|d| d.rule == "image.l4t").unwrap();
@@ -567,8 +597,8 @@ mod tests {
         let env = vec!["CUDA_VERSION=12.6.11".to_string()];
         let cfg = ConfigView { os: Some("linux"), arch: Some("amd64"), labels: Some(&labels), env: &env };
         let f = ImageFacts::from_config(&cfg, &tag, &k);
-        assert_eq!(f.l4t.as_ref().unwrap().from, "label io.jetdoc.l4t");
-        assert_eq!(f.cuda.as_ref().unwrap().from, "env CUDA_VERSION");
+        assert_eq!(f.l4t.source(), "label io.jetdoc.l4t");
+        assert_eq!(f.cuda.source(), "env CUDA_VERSION");
         let d = evaluate(&orin_r36_4_3(), &f, &k);
         let failed: Vec<&str> =
             d.iter().filter(|d| d.verdict == Verdict::Fail).map(|d| d.rule.as_str()).collect();
@@ -583,11 +613,11 @@ mod tests {
     fn a_non_jetson_host_rejects_l4t_images() {
         let x86 = HostFacts {
             jetson: false,
-            arch: Some(stated("amd64".into(), "dpkg")),
-            l4t: None,
-            cuda: None,
-            ubuntu: Some(stated("22.04".into(), "os-release")),
-            platform: Some(stated("x86_64".into(), "amd64")),
+            arch: Fact::known("amd64".into(), "dpkg"),
+            l4t: not_known("/etc/nv_tegra_release"),
+            cuda: not_known("/usr/local/cuda/version.json"),
+            ubuntu: Fact::known("22.04".into(), "os-release"),
+            platform: Fact::known("x86_64".into(), "amd64"),
         };
         let k = k();
         let d = evaluate(&x86, &ImageFacts::from_tag("dustynv/l4t-pytorch:r36.4.0", &k), &k);

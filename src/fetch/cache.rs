@@ -8,13 +8,15 @@
 //!                                    without a published hash, such as the ZED SDK)
 //! <root>/locks/<key>                 held while one process downloads that file
 //! ```
-//! Blobs are written by rename from `partial/`, so a blob that exists is complete.
+//! Blobs are written by rename from `partial/` after fsync, so a blob that exists is complete.
+//! URLs are stored without credentials (`redact::strip_credentials`).
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
+use super::redact::strip_credentials;
 use super::FetchError;
+use crate::digest::sha256_hex;
 
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -22,6 +24,7 @@ pub struct Cache {
 }
 
 /// What a URL served: the validators for a resume, and the content's hash once complete.
+/// `url` and `final_url` never carry a password or token.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct UrlRecord {
     pub url: String,
@@ -30,6 +33,7 @@ pub struct UrlRecord {
     pub file_name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The length the server declared first (a resume must end at exactly this length).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,6 +45,18 @@ pub struct UrlRecord {
 impl Cache {
     pub fn new(root: impl Into<PathBuf>) -> Cache {
         Cache { root: root.into() }
+    }
+
+    /// The cache of this process: `/var/cache/jetdoc` when it runs as root (effective uid 0),
+    /// else `$XDG_CACHE_HOME/jetdoc` or `~/.cache/jetdoc`. The machine jetdoc runs on, not the
+    /// `--root` it inspects, owns the cache.
+    pub fn default_root_for_this_process() -> PathBuf {
+        let env = |k: &str| std::env::var(k).ok();
+        Cache::default_root(
+            rustix::process::geteuid().is_root(),
+            env("XDG_CACHE_HOME").as_deref(),
+            env("HOME").as_deref(),
+        )
     }
 
     /// `$XDG_CACHE_HOME/jetdoc` (or `~/.cache/jetdoc`) for users, `/var/cache/jetdoc` for root.
@@ -78,7 +94,12 @@ impl Cache {
     }
 
     fn url_record_path(&self, url: &str) -> PathBuf {
-        self.root.join("urls").join(format!("{}.json", hex_sha256(url.as_bytes())))
+        self.root.join("urls").join(format!("{}.json", url_key(url)))
+    }
+
+    /// Where the last index page seen at `url` is kept (for `--offline`).
+    pub fn index_page(&self, url: &str) -> PathBuf {
+        self.root.join("index").join(format!("{}.json", url_key(url)))
     }
 
     pub fn url_record(&self, url: &str) -> Option<UrlRecord> {
@@ -86,7 +107,12 @@ impl Cache {
     }
 
     pub fn put_url_record(&self, rec: &UrlRecord) -> Result<(), FetchError> {
-        write_json_atomic(&self.url_record_path(&rec.url), rec)
+        let rec = UrlRecord {
+            url: strip_credentials(&rec.url),
+            final_url: strip_credentials(&rec.final_url),
+            ..rec.clone()
+        };
+        write_json_atomic(&self.url_record_path(&rec.url), &rec)
     }
 
     /// Forgets what a URL served, so the next fetch asks the server again.
@@ -103,8 +129,9 @@ impl Cache {
     }
 }
 
-pub fn hex_sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+/// The cache's name for a URL: the sha256 of the URL without its credentials.
+pub fn url_key(url: &str) -> String {
+    sha256_hex(strip_credentials(url).as_bytes())
 }
 
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
@@ -127,27 +154,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
     Ok(())
 }
 
-/// Puts a copy of a cached blob at `dest` (a hard link when on the same filesystem), through a
-/// temporary name in the destination directory and a rename.
+/// Puts a cached blob at `dest` without writing its bytes again: a hard link when both are on one
+/// filesystem, else a reflink (copy-on-write clone: btrfs, XFS), else a copy. Always through a
+/// temporary name in the destination directory and a rename, so `dest` appears complete.
 pub fn place(blob: &Path, dest: &Path) -> Result<(), FetchError> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| FetchError::io(dir, e))?;
-    let tmp = dir.join(format!(
-        ".{}.jetdoc-tmp-{}",
-        dest.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&tmp);
+    let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| FetchError::place(dir, e))?;
+    let tmp = dir.join(format!(".jetdoc-tmp-{}-{}", std::process::id(), fastrand::u64(..)));
     if std::fs::hard_link(blob, &tmp).is_err() {
-        if let Err(e) = std::fs::copy(blob, &tmp) {
+        if let Err(e) = clone_or_copy(blob, &tmp) {
             let _ = std::fs::remove_file(&tmp);
-            return Err(FetchError::io(dest, e));
+            return Err(FetchError::place(dest, e));
         }
     }
-    let r = std::fs::rename(&tmp, dest).map_err(|e| FetchError::io(dest, e));
+    let r = std::fs::rename(&tmp, dest).map_err(|e| FetchError::place(dest, e));
     // rename(2) between two links to the same file does nothing and leaves the temporary name.
     let _ = std::fs::remove_file(&tmp);
     r
+}
+
+fn clone_or_copy(from: &Path, to: &Path) -> std::io::Result<()> {
+    let src = std::fs::File::open(from)?;
+    let dst = std::fs::File::create(to)?;
+    if rustix::fs::ioctl_ficlone(&dst, &src).is_ok() {
+        return Ok(());
+    }
+    drop(dst);
+    // copy_file_range(2) under the hood: in the kernel, no user-space buffer.
+    std::fs::copy(from, to).map(|_| ())
 }
 
 #[cfg(test)]

@@ -69,7 +69,7 @@ fn plan(ctx: &Context, opts: &Options) -> Result<Plan, Refusal> {
     let original = cfg.bytes.clone().unwrap_or_default();
     let file_changes = cfg.parsed.is_err() || wanted != current || cfg.bytes.is_none();
     // A foreign root (a mounted SD card): no command of this machine may judge or restart it.
-    let offline = ctx.host.runner_kind() == "offline";
+    let offline = !ctx.host.runs_commands();
     if file_changes {
         let what = if jetson {
             "register the nvidia runtime and make it the default"

@@ -7,6 +7,7 @@
 //! `/usr/local/cuda-12.6`, and following it naively would escape a fixture.
 
 mod absence;
+pub mod docker;
 mod inroot;
 pub mod runner;
 mod space;
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 pub use absence::{is_root, Absence, Reason};
 pub use inroot::{EntryKind, FileState, HostError, TEMP_PREFIX};
-pub use runner::{CmdOutput, CmdStatus, CommandRunner, FakeRunner, OfflineRunner, RealRunner};
+pub use runner::{CmdOutput, CmdStatus, CommandRunner, FakeRunner, OfflineRunner, RealRunner, RunnerKind};
 pub use space::Space;
 
 /// Files larger than this are refused: every file jetdoc probes is far smaller (the dpkg status of
@@ -49,6 +50,8 @@ pub struct Host {
     /// few dozen prefixes (`/sys/devices/platform/...`); each prefix is stat'ed once. Missing
     /// components are not cached: a fix may create them.
     nodes: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
+    /// The Docker engine of this machine, or why there is none (see `docker()`).
+    docker: Result<Box<dyn docker::Docker>, String>,
 }
 
 impl std::fmt::Debug for Host {
@@ -57,6 +60,7 @@ impl std::fmt::Debug for Host {
             .field("root", &self.root)
             .field("live", &self.live)
             .field("runner", &self.runner.kind())
+            .field("docker", &self.docker.as_ref().map(|d| d.describe()))
             .finish()
     }
 }
@@ -73,6 +77,7 @@ impl Host {
             runner: Box::new(RealRunner),
             env: EnvSource::Process,
             nodes: Default::default(),
+            docker: Ok(Box::new(docker::CliDocker::from_env(|k| std::env::var(k).ok()))),
         }
     }
 
@@ -85,7 +90,40 @@ impl Host {
         }
         let root = fs::canonicalize(root).map_err(|e| Absence::from_io(&shown, &e))?;
         let live = root == Path::new("/");
-        Ok(Host { root, live, runner, env, nodes: Default::default() })
+        // Real commands (the live host, or the test hook that runs them against a foreign root)
+        // reach this machine's engine; otherwise no engine belongs to what is inspected.
+        let docker: Result<Box<dyn docker::Docker>, String> = match runner.kind() {
+            RunnerKind::Real => {
+                let docker_host = match &env {
+                    EnvSource::Process => std::env::var("DOCKER_HOST").ok(),
+                    EnvSource::Map(m) => m.get("DOCKER_HOST").cloned(),
+                };
+                Ok(Box::new(docker::CliDocker::new(docker_host)))
+            }
+            RunnerKind::Offline => Err(format!(
+                "inspecting another root filesystem ({}): no Docker daemon of that root runs here, so its images cannot be inspected, pulled, built or run; run jetdoc on the device itself, without --root",
+                root.display()
+            )),
+            RunnerKind::Fake => {
+                Err("commands are answered from a fixture (--commands): no Docker engine is used".into())
+            }
+        };
+        Ok(Host { root, live, runner, env, nodes: Default::default(), docker })
+    }
+
+    /// The same host with another Docker engine (a `FakeDocker` in tests).
+    pub fn with_docker(mut self, engine: Box<dyn docker::Docker>) -> Host {
+        self.docker = Ok(engine);
+        self
+    }
+
+    /// This machine's Docker engine. `Err` says why there is none: a foreign `--root` is another
+    /// machine's filesystem, and no daemon of it runs here.
+    pub fn docker(&self) -> Result<&dyn docker::Docker, docker::DockerError> {
+        match &self.docker {
+            Ok(d) => Ok(d.as_ref()),
+            Err(why) => Err(docker::DockerError::NoDaemon { why: why.clone() }),
+        }
     }
 
     /// True when the root is `/`: the running kernel, sockets and drivers belong to this host, so
@@ -98,8 +136,16 @@ impl Host {
         &self.root
     }
 
-    pub fn runner_kind(&self) -> &'static str {
-        self.runner.kind()
+    /// False when commands are not run at all (a foreign root): nothing jetdoc would start
+    /// there could reach the inspected device.
+    pub fn runs_commands(&self) -> bool {
+        self.runner.kind() != RunnerKind::Offline
+    }
+
+    /// True when commands are real processes on this machine (not a fixture's canned answers),
+    /// so their answers can change from one call to the next.
+    pub fn runs_real_commands(&self) -> bool {
+        self.runner.kind() == RunnerKind::Real
     }
 
     /// Resolves an absolute path inside the root, following symlinks as the device would see them.

@@ -59,9 +59,20 @@ impl CmdOutput {
     }
 }
 
+/// What answers a host's commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunnerKind {
+    /// Real processes on this machine.
+    Real,
+    /// Canned answers from a fixture's `commands.toml`.
+    Fake,
+    /// Nothing: a foreign root is inspected.
+    Offline,
+}
+
 pub trait CommandRunner: Send + Sync {
     fn run(&self, program: &str, args: &[&str], timeout: Duration) -> CmdOutput;
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> RunnerKind;
 }
 
 /// Runs real processes with duct: stdin closed, output captured, `LC_ALL=C` so messages are
@@ -109,8 +120,8 @@ impl CommandRunner for RealRunner {
         }
     }
 
-    fn kind(&self) -> &'static str {
-        "real"
+    fn kind(&self) -> RunnerKind {
+        RunnerKind::Real
     }
 }
 
@@ -123,8 +134,8 @@ impl CommandRunner for OfflineRunner {
         CmdOutput::status_only(CmdStatus::Offline)
     }
 
-    fn kind(&self) -> &'static str {
-        "offline"
+    fn kind(&self) -> RunnerKind {
+        RunnerKind::Offline
     }
 }
 
@@ -213,8 +224,8 @@ impl CommandRunner for FakeRunner {
         CmdOutput { status: CmdStatus::Exited(cmd.exit), stdout, stderr: cmd.stderr.clone() }
     }
 
-    fn kind(&self) -> &'static str {
-        "fake"
+    fn kind(&self) -> RunnerKind {
+        RunnerKind::Fake
     }
 }
 

@@ -145,7 +145,7 @@ impl Profile {
             ProfileError::Parse { path: origin.to_string(), line, column, message }
         })?;
         profile.source = origin.to_string();
-        profile.sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()));
+        profile.sha256 = crate::digest::sha256_hex(text.as_bytes());
         profile.validate(text)?;
         Ok(profile)
     }

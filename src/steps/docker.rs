@@ -203,7 +203,7 @@ fn wait_for_docker(cx: &StepCx<'_>) -> DaemonState {
         let state = cx.ctx.refresh::<Docker>().daemon.clone();
         let retry = matches!(state, DaemonState::Unreachable(_))
             && Instant::now() < deadline
-            && cx.host().runner_kind() == "real";
+            && cx.host().runs_real_commands();
         if !retry {
             return state;
         }

@@ -9,7 +9,6 @@
 use std::io::Write;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::Undo;
 use crate::host::{Host, HostError};
@@ -104,7 +103,7 @@ impl Record {
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    crate::digest::sha256_hex(bytes)
 }
 
 /// A journal id: letters, digits, `-`, `_`, `.`, not starting with a dot.

@@ -1,10 +1,11 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for the download tests: it serves Range requests with
-//! If-Range, drops connections mid-body, answers errors, redirects, and counts every body byte it
-//! writes, so that tests can assert what went over the wire.
+//! If-Range, drops connections mid-body, answers errors, redirects, raw bytes, endless and
+//! trickling bodies, over plain TCP or TLS, and counts every body byte it writes, so that tests
+//! can assert what went over the wire.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,6 +40,19 @@ pub enum Reply {
         content_type: &'static str,
         body: String,
     },
+    /// These bytes exactly (status line, headers, body), then the connection is closed.
+    Raw(Vec<u8>),
+    /// `head` (status line and headers, without the blank line), then `chunk` bytes every
+    /// `every` until the client goes away or `limit` body bytes were sent (a safety bound, so that
+    /// a client without bounds fails a test instead of filling the disk). `chunked` frames the
+    /// body with chunked transfer encoding (no length at all).
+    Stream {
+        head: String,
+        chunked: bool,
+        chunk: usize,
+        every: Duration,
+        limit: u64,
+    },
 }
 
 impl Reply {
@@ -58,6 +72,26 @@ type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
 pub struct Server {
     pub port: u16,
     state: Arc<State>,
+    tls: bool,
+}
+
+/// A connection, plain or TLS.
+trait Conn: Read + Write + Send {
+    fn close(&mut self);
+}
+
+impl Conn for TcpStream {
+    fn close(&mut self) {
+        let _ = self.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+impl Conn for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn close(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+    }
 }
 
 struct State {
@@ -73,6 +107,21 @@ struct State {
 impl Server {
     /// `handler(request, n)` where `n` counts earlier requests for the same path.
     pub fn start(handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Server {
+        Server::start_with(None, handler)
+    }
+
+    /// The same server behind TLS with this configuration (a certificate for 127.0.0.1).
+    pub fn start_tls(
+        config: Arc<rustls::ServerConfig>,
+        handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> Server {
+        Server::start_with(Some(config), handler)
+    }
+
+    fn start_with(
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(State {
@@ -85,20 +134,35 @@ impl Server {
             delay: Mutex::new(Duration::ZERO),
         });
         let st = state.clone();
+        let is_tls = tls.is_some();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
                 let st = st.clone();
+                let tls = tls.clone();
                 std::thread::spawn(move || {
+                    let conn: Box<dyn Conn> = match tls {
+                        None => Box::new(conn),
+                        Some(cfg) => match rustls::ServerConnection::new(cfg) {
+                            Ok(c) => Box::new(rustls::StreamOwned::new(c, conn)),
+                            Err(_) => return,
+                        },
+                    };
                     let _ = serve(conn, &st);
                 });
             }
         });
-        Server { port, state }
+        Server { port, state, tls: is_tls }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The URL with credentials in it (`http://user:pass@127.0.0.1:PORT/path`).
+    pub fn url_with(&self, userinfo: &str, path: &str) -> String {
+        self.url(path).replacen("://", &format!("://{userinfo}@"), 1)
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -132,8 +196,8 @@ pub fn dead_url(path: &str) -> String {
     format!("http://127.0.0.1:{port}{path}")
 }
 
-fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
-    let mut reader = BufReader::new(conn.try_clone()?);
+fn serve(conn: Box<dyn Conn>, st: &State) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn);
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
@@ -162,12 +226,12 @@ fn serve(conn: TcpStream, st: &State) -> std::io::Result<()> {
     let delay = *st.delay.lock().unwrap();
     std::thread::sleep(delay);
     let reply = (st.handler)(&req, n);
-    let r = respond(conn, &req, reply, st);
+    let r = respond(reader.into_inner(), &req, reply, st);
     st.active.fetch_sub(1, Ordering::SeqCst);
     r
 }
 
-fn respond(mut conn: TcpStream, req: &Request, reply: Reply, st: &State) -> std::io::Result<()> {
+fn respond(mut conn: Box<dyn Conn>, req: &Request, reply: Reply, st: &State) -> std::io::Result<()> {
     match reply {
         Reply::Status(code) => {
             let body = format!("status {code}\n");
@@ -226,9 +290,39 @@ fn respond(mut conn: TcpStream, req: &Request, reply: Reply, st: &State) -> std:
             if drop_after.is_some() {
                 // Give the client time to read what was sent, then cut the connection.
                 std::thread::sleep(Duration::from_millis(50));
-                conn.shutdown(std::net::Shutdown::Both)?;
+                conn.close();
             }
         }
+        Reply::Raw(bytes) => {
+            conn.write_all(&bytes)?;
+            conn.flush()?;
+            std::thread::sleep(Duration::from_millis(50));
+            conn.close();
+        }
+        Reply::Stream { head, chunked, chunk, every, limit } => {
+            let te = if chunked { "Transfer-Encoding: chunked\r\n" } else { "" };
+            write!(conn, "{head}\r\n{te}Connection: close\r\n\r\n")?;
+            let data = vec![b'x'; chunk];
+            let mut sent = 0u64;
+            while sent < limit {
+                if chunked {
+                    write!(conn, "{:x}\r\n", data.len())?;
+                    conn.write_all(&data)?;
+                    conn.write_all(b"\r\n")?;
+                } else {
+                    conn.write_all(&data)?;
+                }
+                conn.flush()?;
+                sent += data.len() as u64;
+                st.body_bytes.fetch_add(data.len() as u64, Ordering::SeqCst);
+                if !every.is_zero() {
+                    std::thread::sleep(every);
+                }
+            }
+            conn.close();
+        }
     }
+    let _ = conn.flush();
+    conn.close();
     Ok(())
 }
