@@ -4,6 +4,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 pub const EXIT_CODES: &str = "\
+Examples:
+  jetdoc check                        the doctor report: every problem with its fix
+  sudo jetdoc fix --gpu-runtime       repair the GPU container runtime (plan, diff, backup)
+  jetdoc fetch zed -o /opt/zed        the ZED SDK installer for this device
+  jetdoc image select --explain       a container image this device can run
+  jetdoc <COMMAND> --help             each command's options, examples and exit codes
+
 Exit codes:
   0  success: no check failed (with --strict: no warning either); a fix applied or had nothing to do
   1  at least one check failed (--strict: or warned); a fix or fetch did not complete
@@ -89,12 +96,76 @@ pub enum Command {
     #[command(after_help = FIX_HELP)]
     Fix(FixArgs),
     /// Download the ZED SDK or Python wheels for this device, verified and cached.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = FETCH_HELP)]
     Fetch(FetchCommand),
     /// Container images: choose a compatible one, build from a profile within Docker's layer
     /// budget, flatten, diagnose.
+    #[command(after_help = IMAGE_HELP)]
     Image(ImageArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print jetdoc's man page (roff) to stdout, or write one page per command to a directory.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
 }
+
+const COMPLETIONS_HELP: &str = "\
+Examples:   (the Debian package ships all three)
+  jetdoc completions bash > ~/.local/share/bash-completion/completions/jetdoc
+  jetdoc completions zsh > ~/.zfunc/_jetdoc   (with fpath+=(~/.zfunc) before compinit)
+  jetdoc completions fish > ~/.config/fish/completions/jetdoc.fish
+  source <(jetdoc completions bash)           try it without installing
+
+Exit codes:
+  0  the script was printed
+  2  jetdoc's own error: an unknown shell";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+const MAN_HELP: &str = "\
+Examples:
+  jetdoc man | man -l -            read the page of `jetdoc` itself
+  jetdoc man --dir /tmp/man        jetdoc.1, jetdoc-check.1, jetdoc-fetch-zed.1, ...
+
+Exit codes:
+  0  the page was printed, or the pages written
+  2  jetdoc's own error: bad arguments, a directory that cannot be written";
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write jetdoc.1 and a page for every subcommand (jetdoc-check.1, ...) into this directory
+    /// (created if missing) instead of printing jetdoc.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+const FETCH_HELP: &str = "\
+Examples:
+  jetdoc fetch zed -o /opt/zed                   the ZED SDK for this device's L4T
+  jetdoc fetch wheels -r requirements.txt        CUDA wheels and a hash-pinned lock
+  jetdoc fetch url URL --sha256 HASH -o out/     any file, verified and cached
+
+Exit codes:
+  0  everything fetched (or already cached)
+  1  a download failed, or a hash did not match
+  2  jetdoc's own error: bad arguments";
+
+const IMAGE_HELP: &str = "\
+Examples:
+  jetdoc image select --explain             which image this device can run, and why
+  jetdoc image build --profile locomotion -t app:dev
+  jetdoc image doctor app:dev               layers, architecture, L4T, CUDA, disk
+
+Exit codes:
+  0  success (an image chosen, built, flattened; no problem found)
+  1  nothing compatible, a build failed, or a problem found
+  2  jetdoc's own error: bad arguments, Docker unreachable";
 
 const IMAGE_SELECT_HELP: &str = "\
 Order: local images (`docker image inspect`) that pass the rules; then registries, queried live
@@ -404,7 +475,7 @@ Exit codes:
 const FETCH_WHEELS_HELP: &str = "\
 Examples:
   jetdoc fetch wheels -r requirements.txt                 for this device
-  jetdoc fetch wheels -r req.txt --l4t 36.4 -o wheelhouse for another JetPack
+  jetdoc fetch wheels -r req.txt --l4t 36.4 -o wheelhouse  for another JetPack
   jetdoc fetch wheels -r req.txt --require-wheels         fail if anything would build from source
   pip install --require-hashes --no-index --find-links wheelhouse -r wheelhouse/requirements.lock
 
@@ -480,9 +551,11 @@ pub struct FetchZedArgs {
     #[arg(long)]
     pub x86: bool,
 
+    /// With --x86: the CUDA major version to download for (12) [default: this machine's CUDA].
     #[arg(long, value_name = "N", requires = "x86")]
     pub cuda_major: Option<String>,
 
+    /// With --x86: the Ubuntu major release to download for (22) [default: this machine's].
     #[arg(long, value_name = "N", requires = "x86")]
     pub ubuntu_major: Option<String>,
 
@@ -555,6 +628,7 @@ pub struct FetchUrlArgs {
     #[arg(long, value_name = "URL")]
     pub mirror: Vec<String>,
 
+    /// Expected sha256 of the file (64 hex digits): a mismatch fails and leaves nothing behind.
     #[arg(long, value_name = "HASH")]
     pub sha256: Option<String>,
 

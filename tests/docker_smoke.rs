@@ -1,14 +1,16 @@
 //! The test-owned daemon works: a FROM-scratch busybox image builds and runs.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
 
 use support::dockerd::{busybox_context, TestDaemon};
 
-#[test]
+support::harness!(test_daemon_builds_and_runs_a_scratch_image);
+
 fn test_daemon_builds_and_runs_a_scratch_image() {
-    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let daemon = TestDaemon::start("{}");
     let ctx = daemon.dir.path().join("ctx");
-    assert!(support::require(busybox_context(&ctx).is_some(), "busybox-static"));
+    support::require(busybox_context(&ctx).is_some(), "busybox-static");
     std::fs::write(
         ctx.join("Dockerfile"),
         "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"echo\", \"hello from scratch\"]\n",

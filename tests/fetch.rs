@@ -1,5 +1,6 @@
 //! The download engine against a real HTTP server on 127.0.0.1: resume, restart, retries,
 //! mirrors, redirects, hash checks, the cache and --offline, through the jetdoc binary.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 #[path = "fetch_support/server.rs"]
 mod server;

@@ -4,6 +4,7 @@
 //! cache, HTTPS trusts the platform's store and SSL_CERT_FILE, and each error says what happened.
 //!
 //! Memory is measured, not guessed: the child's peak RSS comes from wait4(2).
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 #[path = "fetch_support/server.rs"]
 mod server;

@@ -1,10 +1,18 @@
 //! `jetdoc fetch wheels` against a PEP 503 (HTML) and PEP 691 (JSON) index on 127.0.0.1 serving
 //! tiny wheels built here, then the REAL pip installing them offline from the wheelhouse and the
 //! lock file into a fresh virtualenv.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 #[path = "fetch_support/server.rs"]
 mod server;
 mod support;
+
+support::harness!(
+    wheels_resolve_lock_and_install_with_real_pip_offline,
+    source_builds_are_in_the_plan_and_require_wheels_stops_before_downloading,
+    downloads_run_in_parallel_within_the_bound_and_offline_uses_the_cache,
+    dependency_specifiers_are_combined_and_conflicts_reported,
+);
 
 use server::{dead_url, Reply, Server};
 use sha2::{Digest, Sha256};
@@ -219,11 +227,8 @@ fn venv_ok() -> bool {
     Command::new("python3").args(["-c", "import venv, ensurepip"]).status().is_ok_and(|s| s.success())
 }
 
-#[test]
 fn wheels_resolve_lock_and_install_with_real_pip_offline() {
-    if !require(venv_ok() && local_python().is_some(), "python3 with venv and ensurepip") {
-        return;
-    }
+    require(venv_ok() && local_python().is_some(), "python3 with venv and ensurepip");
     let py = local_python().unwrap();
     let srv = demo_index(py);
     let d = tempfile::tempdir().unwrap();
@@ -305,7 +310,6 @@ fn wheels_resolve_lock_and_install_with_real_pip_offline() {
     assert!(!o.status.success());
 }
 
-#[test]
 fn source_builds_are_in_the_plan_and_require_wheels_stops_before_downloading() {
     let py = local_python().unwrap_or((3, 10));
     let srv = demo_index(py);
@@ -330,7 +334,6 @@ fn source_builds_are_in_the_plan_and_require_wheels_stops_before_downloading() {
     assert!(!std::fs::read_to_string(out.join("requirements.lock")).unwrap().contains("demo-src"));
 }
 
-#[test]
 fn downloads_run_in_parallel_within_the_bound_and_offline_uses_the_cache() {
     let py = local_python().unwrap_or((3, 10));
     let srv = demo_index(py);
@@ -367,7 +370,6 @@ fn downloads_run_in_parallel_within_the_bound_and_offline_uses_the_cache() {
     assert!(stdout(&o).contains("no cached page for demo-new"), "{}", stdout(&o));
 }
 
-#[test]
 fn dependency_specifiers_are_combined_and_conflicts_reported() {
     let mut projects = BTreeMap::new();
     projects.insert("dep-a".to_string(), vec![pkg("dep-a", "1.0", "py3-none-any", &["dep-c<2"], false)]);

@@ -2,8 +2,24 @@
 //! (item 1), `--undo` never trusting the journal (2), FIFOs and device nodes (4), the journal under
 //! crashes and kill -9 (8), two runs at once (9), a mounted SD card (10), daemon.json bytes (11).
 //! Each test drives the real binary on a temp copy of a fixture root.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
+#![allow(clippy::print_stderr, reason = "the kill -9 loop reports what it saw")]
 
 mod support;
+
+support::harness!(
+    state_links_out_of_the_root_write_nothing_outside,
+    undo_finds_backups_by_id_and_never_restores_setuid,
+    a_forged_journal_id_or_an_empty_restart_is_refused_not_followed,
+    a_fifo_at_any_probed_path_never_hangs_check_or_fix,
+    device_nodes_in_a_foreign_root_are_never_opened,
+    kill_9_at_random_points_leaves_old_or_new_and_undo_restores,
+    a_journal_that_cannot_be_written_changes_nothing,
+    a_crash_leftover_is_cleaned_and_a_torn_line_tolerated,
+    two_fix_runs_never_change_the_host_at_once,
+    a_mounted_sd_card_with_docker_23_or_newer_is_fixable,
+    untouched_daemon_json_values_keep_their_bytes,
+);
 
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -105,7 +121,6 @@ fn mkfifo(path: &Path) {
 
 // ---- 1. nothing outside --root ---------------------------------------------------------------
 
-#[test]
 fn state_links_out_of_the_root_write_nothing_outside() {
     // Each link points out of the root; inside the root jetdoc must follow it as the device would
     // (an absolute target is taken from the root, `..` stops at the root), so nothing lands in
@@ -163,7 +178,6 @@ fn state_links_out_of_the_root_write_nothing_outside() {
 
 // ---- 2. --undo never trusts the journal --------------------------------------------------------
 
-#[test]
 fn undo_finds_backups_by_id_and_never_restores_setuid() {
     let outside = tempfile::Builder::new().prefix("jetdoc-steps-outside-").tempdir().unwrap();
     let marker = outside.path().join("secret");
@@ -198,7 +212,6 @@ fn undo_finds_backups_by_id_and_never_restores_setuid() {
     }
 }
 
-#[test]
 fn a_forged_journal_id_or_an_empty_restart_is_refused_not_followed() {
     let root = fix_root();
     let r = root.path();
@@ -236,7 +249,6 @@ fn a_forged_journal_id_or_an_empty_restart_is_refused_not_followed() {
 
 // ---- 4. FIFOs and device nodes ---------------------------------------------------------------
 
-#[test]
 fn a_fifo_at_any_probed_path_never_hangs_check_or_fix() {
     let fixture = fixtures_dir().join("sysroots/agx-orin-r36.4.3");
     // The path made a FIFO (links resolved) and the fact read from it, with its source as the
@@ -286,7 +298,6 @@ fn a_fifo_at_any_probed_path_never_hangs_check_or_fix() {
     }
 }
 
-#[test]
 fn device_nodes_in_a_foreign_root_are_never_opened() {
     let root = tempfile::Builder::new().prefix("jetdoc-steps-dev-").tempdir().unwrap();
     let r = root.path();
@@ -302,9 +313,7 @@ fn device_nodes_in_a_foreign_root_are_never_opened() {
         rustix::fs::Mode::from_raw_mode(0o644),
         rustix::fs::makedev(1, 5),
     );
-    if !support::require(made.is_ok(), "CAP_MKNOD (root) to create a device node") {
-        return;
-    }
+    support::require(made.is_ok(), "CAP_MKNOD (root) to create a device node");
     let mut check = jetdoc();
     check.arg("--root").arg(r).args(["check", "--format", "json"]);
     let out = run_limited(&mut check, Duration::from_secs(60));
@@ -315,7 +324,6 @@ fn device_nodes_in_a_foreign_root_are_never_opened() {
 
 // ---- 8. the journal under crashes ------------------------------------------------------------
 
-#[test]
 fn kill_9_at_random_points_leaves_old_or_new_and_undo_restores() {
     let root = fix_root();
     let r = root.path();
@@ -373,7 +381,6 @@ fn kill_9_at_random_points_leaves_old_or_new_and_undo_restores() {
     assert!(runs >= 20, "only {runs} runs in the time allowed");
 }
 
-#[test]
 fn a_journal_that_cannot_be_written_changes_nothing() {
     // A directory where the journal goes (as good as a full disk or an immutable file: the
     // append fails), then an immutable journal file where the filesystem supports it.
@@ -404,7 +411,6 @@ fn a_journal_that_cannot_be_written_changes_nothing() {
     }
 }
 
-#[test]
 fn a_crash_leftover_is_cleaned_and_a_torn_line_tolerated() {
     let root = fix_root();
     let r = root.path();
@@ -439,16 +445,13 @@ fn a_crash_leftover_is_cleaned_and_a_torn_line_tolerated() {
 
 // ---- 9. two runs at once -----------------------------------------------------------------------
 
-#[test]
 fn two_fix_runs_never_change_the_host_at_once() {
     // Real commands (stand-ins first on PATH) so that their timing is observable: the restart
     // takes a while and logs when it starts and ends; `docker info` shows the runtime only once a
     // restart has finished. The second run starts while the first is restarting: it plans a
     // restart of its own (the daemon has not loaded the file yet), and must not run it until the
     // first run is done.
-    if !support::require(rustix::process::geteuid().is_root(), "root (jetdoc fix refuses otherwise)") {
-        return;
-    }
+    support::require(rustix::process::geteuid().is_root(), "root (jetdoc fix refuses otherwise)");
     let root = fix_root();
     let r = root.path();
     let bin = tempfile::Builder::new().prefix("jetdoc-steps-bin-").tempdir().unwrap();
@@ -539,7 +542,6 @@ fn two_fix_runs_never_change_the_host_at_once() {
 
 // ---- 10. a mounted SD card ---------------------------------------------------------------------
 
-#[test]
 fn a_mounted_sd_card_with_docker_23_or_newer_is_fixable() {
     // No --commands: the offline runner of a foreign root. Its dpkg status has docker-ce 28.
     let root = fix_root();
@@ -568,7 +570,6 @@ fn a_mounted_sd_card_with_docker_23_or_newer_is_fixable() {
 
 // ---- 11. daemon.json byte for byte -------------------------------------------------------------
 
-#[test]
 fn untouched_daemon_json_values_keep_their_bytes() {
     let root = fix_root();
     let r = root.path();

@@ -1,6 +1,7 @@
 //! `jetdoc check --format npd`, node-problem-detector's custom plugin protocol: one line of at
 //! most 80 bytes and exit 0 (OK), 1 (problem) or 2 (unknown), on fixture roots; and the shipped
 //! custom-plugin-monitor config, whose rules are run here as NPD would run them.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
 

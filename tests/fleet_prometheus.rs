@@ -2,8 +2,21 @@
 //! lints the output of every fixture root, and a real `prometheus-node-exporter` on 127.0.0.1
 //! scrapes the textfile while jetdoc rewrites it. Both tools are skipped visibly when missing
 //! locally and required in CI.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
+
+support::harness!(
+    promtool_accepts_the_output_of_every_fixture_root_and_of_a_hostile_model,
+    series_agree_with_the_json_report_on_every_fixture_root,
+    the_output_of_one_fixture_is_pinned,
+    a_hostile_model_is_escaped_and_comes_back_intact,
+    textfile_writes_the_metrics_and_keeps_the_exit_code_of_the_check,
+    a_textfile_directory_that_cannot_be_written_is_an_error_naming_it,
+    other_commands_refuse_the_check_only_formats,
+    node_exporter_scrapes_the_textfile_with_the_right_values,
+    node_exporter_never_scrapes_a_half_written_file,
+);
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -140,11 +153,8 @@ fn promtool_check(text: &str) -> (bool, String) {
     (out.status.success(), said)
 }
 
-#[test]
 fn promtool_accepts_the_output_of_every_fixture_root_and_of_a_hostile_model() {
-    if !support::require(promtool_available(), "promtool (Debian package prometheus)") {
-        return;
-    }
+    support::require(promtool_available(), "promtool (Debian package prometheus)");
     let tmp = tempfile::tempdir().unwrap();
     let mut roots = sysroots();
     roots.push(hostile_root(tmp.path()));
@@ -157,7 +167,6 @@ fn promtool_accepts_the_output_of_every_fixture_root_and_of_a_hostile_model() {
     }
 }
 
-#[test]
 fn series_agree_with_the_json_report_on_every_fixture_root() {
     let encoding = ["pass", "info", "skip", "warn", "fail", "error"];
     for root in sysroots() {
@@ -217,7 +226,6 @@ fn series_agree_with_the_json_report_on_every_fixture_root() {
     }
 }
 
-#[test]
 fn the_output_of_one_fixture_is_pinned() {
     let root = support::fixtures_dir().join("sysroots/agx-orin-r36.4.3");
     let (code, text) = check(&root, &["--format", "prometheus"]);
@@ -228,7 +236,6 @@ fn the_output_of_one_fixture_is_pinned() {
     settings.bind(|| insta::assert_snapshot!(format!("exit code: {code}\n\n{text}")));
 }
 
-#[test]
 fn a_hostile_model_is_escaped_and_comes_back_intact() {
     let tmp = tempfile::tempdir().unwrap();
     let root = hostile_root(tmp.path());
@@ -241,7 +248,6 @@ fn a_hostile_model_is_escaped_and_comes_back_intact() {
     assert_eq!(info.labels["model"], HOSTILE_MODEL);
 }
 
-#[test]
 fn textfile_writes_the_metrics_and_keeps_the_exit_code_of_the_check() {
     let tmp = tempfile::tempdir().unwrap();
     // One fixture that fails checks (exit 1), one that passes (exit 0).
@@ -271,7 +277,6 @@ fn textfile_writes_the_metrics_and_keeps_the_exit_code_of_the_check() {
     assert_eq!(names, vec![std::ffi::OsString::from("jetdoc.prom")], "no temporary file left behind");
 }
 
-#[test]
 fn a_textfile_directory_that_cannot_be_written_is_an_error_naming_it() {
     let tmp = tempfile::tempdir().unwrap();
     let root = support::fixtures_dir().join("sysroots/agx-orin-r36.4.3");
@@ -286,7 +291,6 @@ fn a_textfile_directory_that_cannot_be_written_is_an_error_naming_it() {
     assert!(!missing.exists());
 }
 
-#[test]
 fn other_commands_refuse_the_check_only_formats() {
     for format in ["prometheus", "npd"] {
         let out = run(jetdoc().args(["--format", format, "fetch", "zed", "--l4t", "36.4", "--offline"]));
@@ -353,11 +357,8 @@ fn node_exporter_available() -> bool {
     Command::new("prometheus-node-exporter").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
-#[test]
 fn node_exporter_scrapes_the_textfile_with_the_right_values() {
-    if !support::require(node_exporter_available(), "prometheus-node-exporter (Debian package)") {
-        return;
-    }
+    support::require(node_exporter_available(), "prometheus-node-exporter (Debian package)");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("textfile");
     std::fs::create_dir(&dir).unwrap();
@@ -393,11 +394,8 @@ fn node_exporter_scrapes_the_textfile_with_the_right_values() {
     assert_eq!(find(&scraped, "jetdoc_device_info", &[]).unwrap().labels["l4t"], "36.3.0");
 }
 
-#[test]
 fn node_exporter_never_scrapes_a_half_written_file() {
-    if !support::require(node_exporter_available(), "prometheus-node-exporter (Debian package)") {
-        return;
-    }
+    support::require(node_exporter_available(), "prometheus-node-exporter (Debian package)");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("textfile");
     std::fs::create_dir(&dir).unwrap();

@@ -2,8 +2,14 @@
 //! stand-in for `cargo build`, which the other tests already did) into a staging prefix, the
 //! units checked by Debian's `systemd-analyze verify`, and the service's command line run as the
 //! timer would run it. Nothing is enabled: the prefix is not on systemd's unit path.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
+
+support::harness!(
+    install_sh_textfile_installs_units_that_systemd_analyze_accepts,
+    install_sh_refuses_a_textfile_dir_that_units_cannot_hold_before_building,
+);
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -57,11 +63,8 @@ fn systemd_analyze_available() -> bool {
     Command::new("systemd-analyze").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
-#[test]
 fn install_sh_textfile_installs_units_that_systemd_analyze_accepts() {
-    if !support::require(systemd_analyze_available(), "systemd-analyze (Debian package systemd)") {
-        return;
-    }
+    support::require(systemd_analyze_available(), "systemd-analyze (Debian package systemd)");
     let s = stage();
     let (prefix, textfile) = (s.prefix.to_str().unwrap(), s.textfile.to_str().unwrap());
     let out = install(&s, &["--prefix", prefix, "--textfile", textfile]);
@@ -101,7 +104,6 @@ fn install_sh_textfile_installs_units_that_systemd_analyze_accepts() {
     assert_eq!(std::fs::read_to_string(unitdir.join(UNITS[0])).unwrap(), service);
 }
 
-#[test]
 fn install_sh_refuses_a_textfile_dir_that_units_cannot_hold_before_building() {
     let s = stage();
     let prefix = s.prefix.to_str().unwrap().to_string();

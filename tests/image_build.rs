@@ -1,6 +1,17 @@
 //! `jetdoc image build | flatten | doctor` against a real, test-owned Docker daemon.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
+
+support::harness!(
+    a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links,
+    flatten_keeps_hostile_config_values_byte_for_byte_and_never_executes_them,
+    image_doctor_reports_each_zero_byte_nvidia_library,
+    generated_dockerfile_for_the_locomotion_profile,
+    generated_dockerfile_flattens_a_base_at_the_limit,
+    a_bad_profile_is_refused_with_file_and_line,
+    a_label_past_dockers_line_limit_is_refused_before_docker_is_asked,
+);
 
 use std::io::Read;
 use std::path::Path;
@@ -177,11 +188,10 @@ fn exported(daemon: &TestDaemon, image: &str) -> std::collections::BTreeMap<Stri
     out
 }
 
-#[test]
 fn a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links() {
-    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let daemon = TestDaemon::start("{}");
     let ctx = daemon.dir.path().join("ctx");
-    assert!(support::require(busybox_context(&ctx).is_some(), "busybox-static"));
+    support::require(busybox_context(&ctx).is_some(), "busybox-static");
     std::fs::write(ctx.join("l"), "x").unwrap();
     capability_tar(&ctx.join("cap.tar"));
     std::fs::create_dir_all(ctx.join("app")).unwrap();
@@ -414,11 +424,10 @@ fn image_archive(busybox: &Path, mut config: serde_json::Value, tag: &str) -> Ve
     b.into_inner().unwrap()
 }
 
-#[test]
 fn flatten_keeps_hostile_config_values_byte_for_byte_and_never_executes_them() {
-    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let daemon = TestDaemon::start("{}");
     let ctx = daemon.dir.path().join("ctx");
-    assert!(support::require(busybox_context(&ctx).is_some(), "busybox-static"));
+    support::require(busybox_context(&ctx).is_some(), "busybox-static");
     // A listener for the `ADD http://...` hidden in WORKDIR: no request may ever reach it.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -474,11 +483,10 @@ fn flatten_keeps_hostile_config_values_byte_for_byte_and_never_executes_them() {
     assert_eq!(names, ["bin/", "bin/busybox", "bin/cat", "bin/ls", "bin/sh"]);
 }
 
-#[test]
 fn image_doctor_reports_each_zero_byte_nvidia_library() {
-    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let daemon = TestDaemon::start("{}");
     let ctx = daemon.dir.path().join("ctx");
-    assert!(support::require(busybox_context(&ctx).is_some(), "busybox-static"));
+    support::require(busybox_context(&ctx).is_some(), "busybox-static");
     let root = ctx.join("rootfs");
     let empty = [
         "usr/lib/aarch64-linux-gnu/nvidia/libcuda.so.1.1",
@@ -576,7 +584,6 @@ fn fixture_base() -> image_config::ImageInspect {
         .unwrap()
 }
 
-#[test]
 fn generated_dockerfile_for_the_locomotion_profile() {
     let profile = Profile::load("locomotion").unwrap();
     let base = fixture_base();
@@ -592,7 +599,6 @@ fn generated_dockerfile_for_the_locomotion_profile() {
     insta::assert_snapshot!("locomotion_on_l4t_jetpack", generated.dockerfile);
 }
 
-#[test]
 fn generated_dockerfile_flattens_a_base_at_the_limit() {
     let profile = Profile::load("locomotion").unwrap();
     let mut base = fixture_base();
@@ -609,7 +615,6 @@ fn generated_dockerfile_flattens_a_base_at_the_limit() {
     insta::assert_snapshot!("locomotion_on_a_base_at_the_limit", generated.dockerfile);
 }
 
-#[test]
 fn a_bad_profile_is_refused_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
@@ -644,7 +649,6 @@ fn a_bad_profile_is_refused_with_file_and_line() {
     );
 }
 
-#[test]
 fn a_label_past_dockers_line_limit_is_refused_before_docker_is_asked() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.toml");

@@ -1,8 +1,15 @@
 //! The Docker interface (`jetdoc::host::docker`) against a real, test-owned engine: every
 //! operation a step uses, Docker's errors carried once with its own words, and a foreign
 //! `--root` saying it has no daemon.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
+
+support::harness!(
+    the_cli_engine_builds_runs_saves_loads_tags_pushes_and_pulls,
+    a_failing_docker_save_says_why_once,
+    a_foreign_root_has_no_daemon_and_says_so,
+);
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -14,7 +21,7 @@ use support::registry::TestRegistry;
 /// A one-layer busybox image built FROM scratch, tagged `tag`.
 fn busybox_image(daemon: &TestDaemon, docker: &CliDocker, tag: &str) -> String {
     let ctx = daemon.dir.path().join(format!("ctx-{}", tag.replace([':', '/'], "-")));
-    assert!(support::require(busybox_context(&ctx).is_some(), "busybox-static"));
+    support::require(busybox_context(&ctx).is_some(), "busybox-static");
     std::fs::write(
         ctx.join("Dockerfile"),
         "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nCMD [\"/bin/sh\"]\n",
@@ -36,9 +43,8 @@ fn busybox_image(daemon: &TestDaemon, docker: &CliDocker, tag: &str) -> String {
     id
 }
 
-#[test]
 fn the_cli_engine_builds_runs_saves_loads_tags_pushes_and_pulls() {
-    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let daemon = TestDaemon::start("{}");
     let docker = CliDocker::new(Some(daemon.host()));
     assert!(docker.describe().contains(&daemon.host()));
     assert!(!docker.info().unwrap().server_version.is_empty());
@@ -126,7 +132,7 @@ fn the_cli_engine_builds_runs_saves_loads_tags_pushes_and_pulls() {
     assert_eq!(docker.inspect_one("jdtest-a:1").unwrap().id, id);
 
     // push and pull through a real registry on loopback.
-    let Some(registry) = TestRegistry::start() else { return };
+    let registry = TestRegistry::start();
     let remote = format!("{}/jdtest/a:1", registry.addr);
     docker.tag("jdtest-a:1", &remote).unwrap();
     let pushed = std::cell::RefCell::new(Vec::new());
@@ -142,9 +148,8 @@ fn the_cli_engine_builds_runs_saves_loads_tags_pushes_and_pulls() {
     assert!(!text.contains("exited with"), "{text}");
 }
 
-#[test]
 fn a_failing_docker_save_says_why_once() {
-    let Some(daemon) = TestDaemon::start("{}") else { return };
+    let daemon = TestDaemon::start("{}");
     let docker = CliDocker::new(Some(daemon.host()));
     // Nothing by that name: Docker fails before writing a byte.
     let mut stream = docker.save("jdtest-none:1").unwrap();
@@ -177,7 +182,6 @@ fn a_failing_docker_save_says_why_once() {
     }
 }
 
-#[test]
 fn a_foreign_root_has_no_daemon_and_says_so() {
     let root = support::fixtures_dir().join("image-select/agx-orin-r36.4.3");
     for args in [

@@ -2,8 +2,19 @@
 //! loopback (without auth and with htpasswd basic auth), images pushed under Jetson-style names
 //! with arm64 and amd64 variants behind an OCI index, and a fixture root that looks like an AGX
 //! Orin on L4T 36.4.3 (arm64, CUDA 12.6, Ubuntu 22.04).
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
+
+support::harness!(
+    selection_rejects_wrong_arch_and_l4t_reads_layers_then_pulls_the_arm64_variant,
+    nothing_compatible_means_build_with_exit_1,
+    basic_auth_registry_uses_docker_config_and_never_shows_the_password,
+    profile_candidates_on_a_foreign_root_are_decided_on_tags_without_docker,
+    bearer_token_flow_reads_the_challenge_fetches_a_token_and_reports_the_rate_limit,
+    a_deep_image_is_flagged_from_its_manifest_before_any_pull,
+    a_malformed_docker_config_or_a_reference_with_a_password_never_shows_the_secret,
+);
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -60,15 +71,15 @@ fn push_images(reg: &TestRegistry) -> [String; 4] {
     [x86, r35, mislabeled, good]
 }
 
-fn world(tmp: &Path, auth: Option<(&str, &str)>) -> Option<World> {
+fn world(tmp: &Path, auth: Option<(&str, &str)>) -> World {
     let registry = match auth {
-        Some((u, p)) => TestRegistry::start_with_auth(u, p)?,
-        None => TestRegistry::start()?,
+        Some((u, p)) => TestRegistry::start_with_auth(u, p),
+        None => TestRegistry::start(),
     };
-    let daemon = TestDaemon::start("{}")?;
+    let daemon = TestDaemon::start("{}");
     let home = tmp.join("home");
     std::fs::create_dir_all(&home).unwrap();
-    Some(World { daemon, registry, root: orin_root(tmp), home })
+    World { daemon, registry, root: orin_root(tmp), home }
 }
 
 fn select(w: &World, args: &[&str]) -> Output {
@@ -119,16 +130,15 @@ fn local_arch(d: &TestDaemon, reference: &str) -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-#[test]
 fn selection_rejects_wrong_arch_and_l4t_reads_layers_then_pulls_the_arm64_variant() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some(w) = world(tmp.path(), None) else { return };
+    let w = world(tmp.path(), None);
     let [x86, r35, mislabeled, good] = push_images(&w.registry);
 
     // A local image under the good tag, but built here (amd64): the jetson-containers `autotag`
     // trap. It must be inspected, judged and rejected, not taken because it is local.
     let ctx = w.daemon.dir.path().join("ctx");
-    assert!(support::require(busybox_context(&ctx).is_some(), "busybox-static"));
+    support::require(busybox_context(&ctx).is_some(), "busybox-static");
     std::fs::write(
         ctx.join("Dockerfile"),
         "FROM scratch\nLABEL io.jetdoc.l4t=36.4.0\nCOPY busybox /bin/busybox\n",
@@ -235,10 +245,9 @@ fn selection_rejects_wrong_arch_and_l4t_reads_layers_then_pulls_the_arm64_varian
     assert_eq!(scanned, vec![(good.as_str(), of.as_str()), (dev.as_str(), of.as_str())]);
 }
 
-#[test]
 fn nothing_compatible_means_build_with_exit_1() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some(w) = world(tmp.path(), None) else { return };
+    let w = world(tmp.path(), None);
     let [x86, r35, mislabeled, _] = push_images(&w.registry);
     let out = select(
         &w,
@@ -255,7 +264,7 @@ fn nothing_compatible_means_build_with_exit_1() {
     assert!(v["chosen"]["reason"]
         .as_str()
         .unwrap()
-        .starts_with("no candidate fits this host: build one with `jetdoc image build`"));
+        .starts_with("no candidate fits this host: build one from a provisioning profile with jetdoc image build --profile FILE (built in: locomotion; see `jetdoc image build --help`)"));
     // A tag the registry does not have is reported as such.
     let missing = format!("{}/dustynv/l4t-pytorch:r36.4.9", w.registry.addr);
     let v = json(&select(&w, &["--candidate", &missing, "--format", "json"]));
@@ -263,11 +272,10 @@ fn nothing_compatible_means_build_with_exit_1() {
     assert!(v["chosen"]["reason"].as_str().unwrap().contains("1 could not be checked at the registry"));
 }
 
-#[test]
 fn basic_auth_registry_uses_docker_config_and_never_shows_the_password() {
     const PASSWORD: &str = "orin-s3cret-pw";
     let tmp = tempfile::tempdir().unwrap();
-    let Some(w) = world(tmp.path(), Some(("jetson", PASSWORD))) else { return };
+    let w = world(tmp.path(), Some(("jetson", PASSWORD)));
     let [_, _, _, good] = push_images(&w.registry);
 
     // No credentials: rejected with the login command to run.
@@ -313,7 +321,6 @@ fn basic_auth_registry_uses_docker_config_and_never_shows_the_password() {
     assert!(text.contains("stored credentials") && text.contains("were rejected"), "{text}");
 }
 
-#[test]
 fn profile_candidates_on_a_foreign_root_are_decided_on_tags_without_docker() {
     // No daemon, no network needed: every zed candidate fails the r36.4 band on its tag.
     let tmp = tempfile::tempdir().unwrap();
@@ -329,7 +336,7 @@ fn profile_candidates_on_a_foreign_root_are_decided_on_tags_without_docker() {
     );
     assert!(
         text.contains(
-            "chosen   build: no candidate fits this host: build one with `jetdoc image build --profile zed`"
+            "chosen   build: no candidate fits this host: build one from a provisioning profile with jetdoc image build --profile FILE (built in: locomotion; see `jetdoc image build --help`)"
         ),
         "{text}"
     );
@@ -339,11 +346,10 @@ fn profile_candidates_on_a_foreign_root_are_decided_on_tags_without_docker() {
     assert!(support::stderr(&out).contains("unknown profile `nope`"));
 }
 
-#[test]
 fn bearer_token_flow_reads_the_challenge_fetches_a_token_and_reports_the_rate_limit() {
     use support::registry::{TokenFront, FRONT_REMAINING};
     let tmp = tempfile::tempdir().unwrap();
-    let Some(w) = world(tmp.path(), None) else { return };
+    let w = world(tmp.path(), None);
     push_images(&w.registry);
     let front = TokenFront::start(&w.registry);
     let good = format!("{}/dustynv/l4t-pytorch:r36.4.0", front.addr);
@@ -364,10 +370,9 @@ fn bearer_token_flow_reads_the_challenge_fetches_a_token_and_reports_the_rate_li
     assert!(text.contains(&format!("ratelimit-remaining {FRONT_REMAINING}")), "{text}");
 }
 
-#[test]
 fn a_deep_image_is_flagged_from_its_manifest_before_any_pull() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some(w) = world(tmp.path(), None) else { return };
+    let w = world(tmp.path(), None);
     let files: Vec<(String, Vec<u8>)> =
         (0..120).map(|i| (format!("opt/layer{i}"), format!("{i}\n").into_bytes())).collect();
     let layers: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (p.as_str(), c.as_slice())).collect();
@@ -383,7 +388,6 @@ fn a_deep_image_is_flagged_from_its_manifest_before_any_pull() {
     assert!(local_arch(&w.daemon, &deep).is_none(), "nothing was pulled");
 }
 
-#[test]
 fn a_malformed_docker_config_or_a_reference_with_a_password_never_shows_the_secret() {
     use base64::Engine as _;
     const PASSWORD: &str = "hunter2-s3cret";

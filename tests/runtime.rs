@@ -1,6 +1,7 @@
 //! The containers checks and `jetdoc fix` on temp copies of fixture roots
 //! (`tests/fixtures/runtime/jetson-base` with a case laid over it), commands answered by the
 //! fixture's `commands.toml`. The real-daemon half is in `tests/runtime_docker.rs`.
+#![allow(clippy::disallowed_methods, reason = "tests drive the real binary and the real tools")]
 
 mod support;
 
@@ -450,20 +451,13 @@ fn json_output_of_a_dry_run_carries_the_diff() {
 #[test]
 fn without_root_a_live_fix_says_so_before_doing_anything() {
     // As `nobody` on the live host: `nobody` is never in the docker group, so there is a plan.
-    let root = std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false);
-    if root && !support::require(which::which("setpriv").is_ok(), "setpriv (util-linux) to drop root") {
-        return;
-    }
     let as_nobody = |args: &[&str]| {
-        let mut c = if root {
-            let mut c = std::process::Command::new("setpriv");
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_jetdoc")]);
-            c
-        } else {
-            std::process::Command::new(env!("CARGO_BIN_EXE_jetdoc"))
-        };
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_jetdoc"));
+        if support::is_root() {
+            use std::os::unix::process::CommandExt;
+            // std also drops the supplementary groups (setgroups) when root changes the uid.
+            c.uid(65534).gid(65534);
+        }
         for var in
             ["JETDOC_ROOT", "JETDOC_CHECKS_DIR", "JETDOC_COMMANDS", "JETDOC_LIVE_COMMANDS", "SUDO_USER"]
         {

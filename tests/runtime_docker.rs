@@ -2,8 +2,20 @@
 //! reads the `etc/docker/daemon.json` of a temp Jetson root; a stand-in `nvidia-container-runtime`
 //! on their PATH logs its arguments and execs runc. jetdoc edits the file, restarts the daemon
 //! through `JETDOC_DOCKER_RESTART`, and re-probes the real `docker info`.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests drive the real binary and the real tools, and say what they waited for"
+)]
 
 mod support;
+
+support::harness!(
+    gpu_runtime_fix_registers_nvidia_as_default_on_a_real_daemon,
+    gpu_runtime_fix_rolls_back_when_the_daemon_does_not_load_it,
+    a_failing_restart_restores_the_backup_and_restarts_again,
+);
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -41,7 +53,7 @@ struct Rig {
 }
 
 impl Rig {
-    fn start(restart: Restart) -> Option<Rig> {
+    fn start(restart: Restart) -> Rig {
         let root = tempfile::tempdir().unwrap();
         copy_tree(&fixtures_dir().join("runtime/jetson-base"), root.path());
         let config = root.path().join("etc/docker/daemon.json");
@@ -58,7 +70,7 @@ impl Rig {
         .unwrap();
         std::fs::set_permissions(&standin, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-        let daemon = TestDaemon::start_with_config_file(config, vec![bin])?;
+        let daemon = TestDaemon::start_with_config_file(config, vec![bin]);
         let host = daemon.host();
         let dir = daemon.dir.path().to_path_buf();
         let script = dir.join("restart.sh");
@@ -98,7 +110,7 @@ impl Rig {
                 }
             })
         };
-        Some(Rig { root, daemon, restarts, stop, watcher: Some(watcher), script, runtime_log, host })
+        Rig { root, daemon, restarts, stop, watcher: Some(watcher), script, runtime_log, host }
     }
 
     fn jetdoc(&self, args: &[&str]) -> std::process::Output {
@@ -131,15 +143,14 @@ impl Drop for Rig {
 
 fn build_busybox(daemon: &TestDaemon, dir: &Path) {
     let ctx = dir.join("ctx");
-    assert!(support::require(busybox_context(&ctx).is_some(), "busybox-static"));
+    support::require(busybox_context(&ctx).is_some(), "busybox-static");
     std::fs::write(ctx.join("Dockerfile"), "FROM scratch\nCOPY busybox /bin/busybox\nCMD [\"/bin/busybox\", \"echo\", \"hello from the nvidia runtime\"]\n").unwrap();
     let out = daemon.build("jetdoc-runtime:1", &ctx);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-#[test]
 fn gpu_runtime_fix_registers_nvidia_as_default_on_a_real_daemon() {
-    let Some(rig) = Rig::start(Restart::Works) else { return };
+    let rig = Rig::start(Restart::Works);
     assert!(!rig.info("{{json .Runtimes}}").contains("\"nvidia\""), "starts without the runtime");
     assert_eq!(rig.info("{{.DefaultRuntime}}"), "runc");
 
@@ -185,11 +196,10 @@ fn gpu_runtime_fix_registers_nvidia_as_default_on_a_real_daemon() {
     assert_eq!(rig.daemon_json(), before);
 }
 
-#[test]
 fn gpu_runtime_fix_rolls_back_when_the_daemon_does_not_load_it() {
     // The restart command "succeeds" without restarting: Docker keeps running the old config, so
     // the runtime never shows up in `docker info`, and jetdoc must restore the original file.
-    let Some(rig) = Rig::start(Restart::Ignored) else { return };
+    let rig = Rig::start(Restart::Ignored);
     let out = rig.jetdoc(&["fix", "--gpu-runtime", "--yes"]);
     assert_eq!(out.status.code(), Some(1), "stdout:\n{}\nstderr:\n{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("does not list the nvidia runtime"), "{}", stdout(&out));
@@ -201,9 +211,8 @@ fn gpu_runtime_fix_rolls_back_when_the_daemon_does_not_load_it() {
     assert_eq!(rig.info("{{.DefaultRuntime}}"), "runc");
 }
 
-#[test]
 fn a_failing_restart_restores_the_backup_and_restarts_again() {
-    let Some(rig) = Rig::start(Restart::FailsOnce) else { return };
+    let rig = Rig::start(Restart::FailsOnce);
     let out = rig.jetdoc(&["fix", "--gpu-runtime", "--yes"]);
     assert_eq!(out.status.code(), Some(1), "stdout:\n{}\nstderr:\n{}", stdout(&out), stderr(&out));
     let text = stdout(&out);

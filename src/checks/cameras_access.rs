@@ -1,3 +1,7 @@
+//! `cameras.access`: whether the invoking user can open every `/dev/videoN` (its mode, owner and
+//! group against the user's groups in `/etc/group`). A camera that is detected but not openable
+//! fails only at run time inside an application or container, with a bare EACCES.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::Cameras;
@@ -54,7 +58,7 @@ fn run(ctx: &Context) -> Outcome {
         let group = groups.first().cloned().unwrap_or_else(|| "video".into());
         return Outcome::warn(format!("{user} cannot open {}", denied.join(", ")))
             .hint(format!("add the user to the group, then log out and back in: `sudo usermod -aG {group} {user}`"))
-            .hint(format!("in containers pass the node and the group: `docker run --device /dev/video0 --group-add {group} ...`"))
+            .hint(format!("in containers pass the node and the group: add `--device /dev/video0 --group-add {group}` to `docker run`"))
             .hint("Stereolabs cameras: the ZED SDK's udev rule (/etc/udev/rules.d/99-slabs.rules) makes their nodes 0666; re-run the SDK installer or copy the rule, then `sudo udevadm control --reload && sudo udevadm trigger`");
     }
     if allowed.is_empty() {

@@ -1,3 +1,7 @@
+//! `cameras.argus`: CSI and GMSL cameras are read through `nvargus-daemon`, not V4L2 directly;
+//! whether it is installed, enabled and running (from systemd's unit files and `/run`). Without it
+//! libargus applications and containers see no camera even though `/dev/video*` exists.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::cameras::ARGUS_SOCKET;
@@ -40,7 +44,7 @@ fn run(ctx: &Context) -> Outcome {
         .hint(format!("`sudo systemctl unmask nvargus-daemon`, then {ENABLE}"));
     }
     let container_hint = format!(
-        "containers reach the daemon through its socket: `docker run -v {ARGUS_SOCKET}:{ARGUS_SOCKET} ...`"
+        "containers reach the daemon through its socket: add `-v {ARGUS_SOCKET}:{ARGUS_SOCKET}` to `docker run`"
     );
     let Some(enabled_by) = &a.enabled_by else {
         return Outcome::warn(format!(

@@ -1,3 +1,7 @@
+//! `cameras.detected`: the cameras in sysfs (`/sys/class/video4linux`), grouped per physical
+//! camera with their bus (USB ids and link speed, CSI, GMSL) and `/dev/video` nodes. The other
+//! `cameras.*` checks judge what this one finds.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::cameras::{Bus, Camera};

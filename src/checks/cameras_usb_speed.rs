@@ -1,3 +1,7 @@
+//! `cameras.usb-speed`: USB cameras that need USB 3 bandwidth (Stereolabs ZED) linked below it.
+//! A ZED on a USB 2 port or cable enumerates and then delivers no frames at its usual resolutions,
+//! which looks like a driver problem; the link speed in sysfs says what it is.
+
 use super::cameras_detected::usb_speed;
 use super::{CheckDef, Outcome};
 use crate::context::Context;

@@ -1,3 +1,7 @@
+//! `cuda.version`: the installed CUDA toolkit (`version.json`, `version.txt`, `/usr/local/cuda-*`,
+//! dpkg, then `nvcc`) against the one the L4T release ships. Wheels and images are built for a CUDA
+//! major.minor; an upgraded CUDA on JetPack 5+ is information, a mismatch on older ones an error.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::facts::cuda_version::major_minor;

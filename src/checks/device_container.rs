@@ -1,3 +1,7 @@
+//! `device.container`: whether jetdoc looks at a container rather than the host (`/.dockerenv`,
+//! `/run/.containerenv`, `/proc/1/cgroup`). Inside one the device facts describe the image, and the
+//! containers area describes the host's engine only when its socket answers (see `checks::run`).
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::Identity;
@@ -15,7 +19,7 @@ fn run(ctx: &Context) -> Outcome {
     match &id.container {
         None => Outcome::pass("running on the host, not inside a container"),
         Some(evidence) => Outcome::info(format!(
-            "inside a container ({evidence}): L4T, CUDA and library facts describe the container image, not the host"
+            "inside a container ({evidence}): L4T, CUDA and library facts describe the container image, not the host; the containers area describes the host's Docker engine when its socket answers"
         ))
         .hint("run `jetdoc check` on the host for host facts (or mount the host's / and pass --root)"),
     }

@@ -1,3 +1,7 @@
+//! `device.jetson`: Jetson or not, and which module, carrier and SoC, from the device-tree
+//! `compatible` list (NUL-separated; `-super` and board-revision suffixes handled) and the module
+//! table. Every other check's judgement (JetPack, runtimes, power modes) depends on this identity.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::Identity;

@@ -1,3 +1,7 @@
+//! `docker.cgroup-driver`: the daemon's cgroup driver and cgroup version from `docker info`. On
+//! x86 with the systemd driver, containers can lose the GPU after `systemctl daemon-reload`
+//! (NVIDIA container toolkit troubleshooting), so that case carries the remedy.
+
 use super::{
     docker_common::{jetson, why_no_daemon},
     CheckDef, Outcome,

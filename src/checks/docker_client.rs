@@ -1,3 +1,7 @@
+//! `docker.client`: the Docker CLI is installed, and not the snap: the snap's dockerd does not see
+//! the NVIDIA runtime hook on its PATH, so GPU containers fail there in a way that looks like a
+//! toolkit problem.
+
 use super::{docker_common::install_docker_hint, CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::docker::DaemonState;

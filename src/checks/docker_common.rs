@@ -13,6 +13,13 @@ pub fn install_docker_hint() -> &'static str {
     "install Docker Engine: `curl -fsSL https://get.docker.com | sh && sudo systemctl --now enable docker`"
 }
 
+/// False inside a container: the daemon that answers there is the host's, but `daemon.json`,
+/// the toolkit's files and packages under this root are the image's, so checks of the engine
+/// judge by what the daemon says and nothing else.
+pub fn host_files_visible(ctx: &Context) -> bool {
+    ctx.get::<Identity>().container.is_none()
+}
+
 pub fn jetson(ctx: &Context) -> bool {
     ctx.get::<Identity>().jetson
 }

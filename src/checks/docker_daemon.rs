@@ -1,4 +1,11 @@
-use super::{docker_common::install_docker_hint, CheckDef, Outcome};
+//! `docker.daemon`: the daemon answers `docker info`, telling "not installed", "daemon down" and
+//! "permission denied on the socket" apart, since each has a different remedy. Inside a container
+//! the daemon that answers is the host's, and the summary says so.
+
+use super::{
+    docker_common::{host_files_visible, install_docker_hint},
+    CheckDef, Outcome,
+};
 use crate::context::Context;
 use crate::facts::docker_info::Unreachable;
 use crate::probes::docker::DaemonState;
@@ -19,7 +26,8 @@ fn run(ctx: &Context) -> Outcome {
             let root = if i.docker_root_dir.is_empty() { String::new() } else { format!(", root dir {}", i.docker_root_dir) };
             // The containerd shim names (io.containerd.*) are aliases of runc: not worth listing.
             let runtimes: Vec<&str> = i.runtimes.keys().map(String::as_str).filter(|r| !r.starts_with("io.containerd.")).collect();
-            Outcome::pass(format!("Docker Engine {}{root}, runtimes {}", i.server_version, runtimes.join(", ")))
+            let whose = if host_files_visible(ctx) { "" } else { " of the host (through its socket; this is a container)" };
+            Outcome::pass(format!("Docker Engine {}{whose}{root}, runtimes {}", i.server_version, runtimes.join(", ")))
         }
         DaemonState::NotInstalled => Outcome::fail("Docker is not installed").hint(install_docker_hint()),
         DaemonState::Unreachable(Unreachable::DaemonDown(e)) => Outcome::fail(format!("the Docker daemon is not running: {e}"))

@@ -1,3 +1,7 @@
+//! `docker.daemon-json`: `/etc/docker/daemon.json` parses (dockerd refuses to start on a syntax
+//! error: line and column are reported), keys dockerd does not know, and the nvidia runtime entry.
+//! The file is only read here; `jetdoc fix --gpu-runtime` is the one that edits it.
+
 use super::{docker_common::GPU_RUNTIME, CheckDef, Outcome};
 use crate::context::Context;
 use crate::facts::daemon_json::{self, DaemonJsonError};

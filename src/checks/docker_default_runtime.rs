@@ -1,5 +1,9 @@
+//! `docker.default-runtime`: the default runtime, from the running daemon else `daemon.json`. On
+//! Jetson `--gpus` does not work (CSV mode), so `docker build` and compose services get the GPU
+//! only when nvidia is the default; on x86 it is information.
+
 use super::{
-    docker_common::{jetson, GPU_RUNTIME},
+    docker_common::{host_files_visible, jetson, GPU_RUNTIME},
     CheckDef, Outcome,
 };
 use crate::context::Context;
@@ -17,11 +21,17 @@ pub static CHECK: CheckDef = CheckDef {
 fn run(ctx: &Context) -> Outcome {
     let d = ctx.get::<Docker>();
     let c = ctx.get::<DaemonConfig>();
-    let file = c.parsed.as_ref().ok().and_then(|m| daemon_json::default_runtime(m).map(str::to_string));
+    // Inside a container the daemon.json under the root is the image's, not the daemon's.
+    let file = c
+        .parsed
+        .as_ref()
+        .ok()
+        .filter(|_| host_files_visible(ctx))
+        .and_then(|m| daemon_json::default_runtime(m).map(str::to_string));
     let (value, source) = match (d.daemon.info(), &file) {
         (Some(i), _) if !i.default_runtime.is_empty() => (i.default_runtime.clone(), "docker info"),
         (_, Some(f)) => (f.clone(), c.path),
-        _ if c.parsed.is_err() => {
+        _ if c.parsed.is_err() && host_files_visible(ctx) => {
             return Outcome::fail(format!("cannot tell: {} does not parse", c.path)).fix(GPU_RUNTIME)
         }
         _ => ("runc".to_string(), "Docker's default"),

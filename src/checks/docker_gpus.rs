@@ -1,3 +1,7 @@
+//! `docker.gpus`: on x86, `docker run --gpus all` works only when the NVIDIA driver is loaded and
+//! `nvidia-container-runtime-hook` was on dockerd's PATH when it started (moby registers its
+//! `nvidia` device driver then). Jetson skips: GPUs come through `--runtime nvidia` there.
+
 use super::{
     docker_common::{jetson, GPU_RUNTIME},
     CheckDef, Outcome,

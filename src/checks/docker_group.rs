@@ -1,3 +1,7 @@
+//! `docker.group`: the invoking user (`SUDO_USER` under sudo, else `USER`) is in the `docker` group
+//! of `/etc/group`; otherwise every `docker` command needs sudo and tools that talk to the socket
+//! fail with "permission denied".
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::report::Area;

@@ -1,3 +1,7 @@
+//! `docker.iptables-raw`: Docker 28+ needs the `iptable_raw` kernel module, which JetPack 6.2
+//! kernels lack: the daemon then fails to start. Looks in `/proc/modules`, `modules.builtin` and
+//! `modules.dep` of the running (or the root's only) kernel, and for the systemd opt-out drop-in.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::facts::docker_info::major_minor;

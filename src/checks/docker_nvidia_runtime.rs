@@ -1,5 +1,9 @@
+//! `docker.nvidia-runtime`: the nvidia runtime is registered in `daemon.json` and loaded by the
+//! running daemon, and its program is installed. Registered but not loaded means a restart is due;
+//! not registered means containers get no GPU on Jetson.
+
 use super::{
-    docker_common::{jetson, GPU_RUNTIME},
+    docker_common::{host_files_visible, jetson, GPU_RUNTIME},
     CheckDef, Outcome,
 };
 use crate::context::Context;
@@ -21,13 +25,22 @@ fn run(ctx: &Context) -> Outcome {
     let d = ctx.get::<Docker>();
     let c = ctx.get::<DaemonConfig>();
     let tk = ctx.get::<Toolkit>();
-    let Ok(map) = &c.parsed else {
-        return Outcome::fail(format!("cannot tell: {} does not parse (see docker.daemon-json)", c.path))
-            .fix(GPU_RUNTIME);
+    // Inside a container, daemon.json and the toolkit under the root are the image's: only what
+    // the host's daemon answers counts.
+    let host_files = host_files_visible(ctx);
+    let empty = serde_json::Map::new();
+    let map = match &c.parsed {
+        _ if !host_files => &empty,
+        Ok(map) => map,
+        Err(_) => {
+            return Outcome::fail(format!("cannot tell: {} does not parse (see docker.daemon-json)", c.path))
+                .fix(GPU_RUNTIME)
+        }
     };
     let in_file = daemon_json::runtimes(map).into_iter().find(|(n, _)| n == NVIDIA).map(|(_, r)| r);
     let in_daemon = d.daemon.info().map(|i| i.runtimes.get(NVIDIA).cloned());
-    let missing_program = tk.runtime.is_none()
+    let missing_program = host_files
+        && tk.runtime.is_none()
         && in_file
             .as_ref()
             .and_then(|r| r.path.as_deref())

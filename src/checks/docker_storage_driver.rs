@@ -1,3 +1,7 @@
+//! `docker.storage-driver`: overlay2 (or the containerd snapshotter's overlayfs) is good; vfs
+//! copies every layer in full and fills an eMMC within a few images, usually because the data-root
+//! sits on a filesystem overlay2 cannot use.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::{DaemonConfig, Docker};
@@ -17,6 +21,7 @@ fn run(ctx: &Context) -> Outcome {
         .parsed
         .as_ref()
         .ok()
+        .filter(|_| super::docker_common::host_files_visible(ctx))
         .and_then(|m| m.get("storage-driver"))
         .and_then(|v| v.as_str())
         .map(str::to_string);

@@ -1,3 +1,7 @@
+//! `gpu.driver`: on non-Jetson hosts, the NVIDIA driver and GPUs through NVML (loaded at run
+//! time, so a machine without the driver is a clean result) or `nvidia-smi`. On Jetson the iGPU
+//! driver is part of L4T and this skips.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::{Gpus, Identity};

@@ -1,3 +1,7 @@
+//! `gpu.jetson-nodes`: the iGPU device nodes of the SoC generation (`/dev/nvmap`, `/dev/nvgpu/*`,
+//! `/dev/nvhost-*`). Without them CUDA fails with "no CUDA-capable device"; inside a container they
+//! are missing when it was started without the NVIDIA runtime.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::{Identity, JetsonGpuNodes};
@@ -28,7 +32,7 @@ fn run(ctx: &Context) -> Outcome {
         missing.join(", ")
     ));
     if ctx.get::<Identity>().container.is_some() {
-        return o.hint("inside a container: start it with the NVIDIA runtime, `docker run --runtime nvidia ...` (or `--gpus all`)");
+        return o.hint("inside a container: start it with the NVIDIA runtime: add `--runtime nvidia` (or `--gpus all`) to `docker run`");
     }
     o.hint("the GPU driver did not load: look for the reason with `sudo dmesg | grep -iE 'nvgpu|nvmap|gpu'`")
         .hint("a kernel or module update that does not match L4T causes this: `sudo apt install --reinstall nvidia-l4t-kernel nvidia-l4t-kernel-dtbs`, then reboot")

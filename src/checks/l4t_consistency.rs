@@ -1,3 +1,7 @@
+//! `l4t.consistency`: `/etc/nv_tegra_release`, the `nvidia-l4t-core` package and `nvidia-jetpack`
+//! agree. A partial `apt upgrade` across L4T releases leaves them apart, and then kernel modules,
+//! user-space drivers and CUDA no longer match each other.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::knowledge::{L4tVersion, Match};

@@ -1,3 +1,7 @@
+//! `l4t.jetpack`: the JetPack release of the L4T: the exact table row, else the `nvidia-jetpack`
+//! package, else the family (R32→4.x, R35→5.x, R36→6.x, R38→7.x) with a warning and the snippet that
+//! teaches jetdoc the release: NVIDIA ships releases faster than jetdoc's tables.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::identity::JetpackFrom;

@@ -1,3 +1,6 @@
+//! `l4t.lifecycle`: end-of-life L4T families (JetPack 4 and older: no security updates, no new
+//! containers) and pre-release (EA/DP) BSPs, with the newest known release of the line to move to.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::Identity;

@@ -1,3 +1,7 @@
+//! `l4t.release`: the L4T (Jetson Linux) release from `/etc/nv_tegra_release` (every real
+//! variant, the ZED stub, empty files inside containers), falling back to the `nvidia-l4t-core`
+//! package. Images, wheels and the ZED SDK are chosen by this release.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::host::Reason;
@@ -30,12 +34,12 @@ fn run(ctx: &Context) -> Outcome {
             let mut o = if in_container { Outcome::info(format!("L4T release unknown: {why}")) } else { Outcome::warn(format!("L4T release unknown: {why}")) };
             if in_container {
                 o = o.hint(format!(
-                    "inside a container this file describes the image; bind-mount the host's: `docker run -v {NV_TEGRA_RELEASE}:{NV_TEGRA_RELEASE}:ro ...`"
+                    "inside a container this file describes the image; bind-mount the host's: add `-v {NV_TEGRA_RELEASE}:{NV_TEGRA_RELEASE}:ro` to `docker run`"
                 ));
             } else if id.release_file.absence().is_some_and(|a| a.reason == Reason::Missing) {
                 o = o.hint("the L4T BSP packages look absent or damaged: `sudo apt install --reinstall nvidia-l4t-core`");
             } else {
-                o = o.hint(format!("{NV_TEGRA_RELEASE} should start with `# R36 (release), REVISION: 4.3, ...`; reinstall it with `sudo apt install --reinstall nvidia-l4t-core`"));
+                o = o.hint(format!("{NV_TEGRA_RELEASE} should start with \"# R36 (release), REVISION: 4.3, ...\"; reinstall it with `sudo apt install --reinstall nvidia-l4t-core`"));
             }
             o
         }

@@ -43,7 +43,9 @@ use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 
 use crate::context::Context;
-use crate::probes::{Cameras, Gpus, Identity, Memory, Power, Software, Storage};
+use crate::facts::docker_info::Unreachable;
+use crate::probes::docker::DaemonState;
+use crate::probes::{Cameras, Docker, Gpus, Identity, Memory, Power, Software, Storage};
 use crate::report::{Area, CheckResult, DeviceSummary, Report, Status};
 
 /// What a check returns: everything of a result but its id and area.
@@ -202,31 +204,78 @@ pub fn run_one(ctx: &Context, def: &CheckDef) -> CheckResult {
     }
 }
 
+/// Containers-area checks that read only what the Docker daemon answers (and the CLI beside
+/// jetdoc). Inside a container whose socket reaches a daemon, that daemon is the host's: these
+/// still run against it; the other containers-area checks read the host's files (daemon.json,
+/// the toolkit, groups, kernel modules), which a container does not see, and skip.
+const ENGINE_CHECKS: [&str; 6] = [
+    "docker.client",
+    "docker.daemon",
+    "docker.nvidia-runtime",
+    "docker.default-runtime",
+    "docker.storage-driver",
+    "docker.cgroup-driver",
+];
+
 /// Runs the selected checks and builds the report.
 pub fn run(ctx: &Context, selection: &Selection) -> Report {
     let mut defs = registry();
     defs.retain(|d| selection.selects(d));
     defs.sort_by_key(|d| d.area);
-    // Inside a container the Docker engine, its daemon.json and the NVIDIA toolkit are the host's:
-    // what the container sees of them (usually nothing) says nothing about the host.
     let in_container =
         defs.iter().any(|d| d.area == Area::Containers) && ctx.get::<Identity>().container.is_some();
     let checks = defs
         .into_iter()
         .map(|d| match d.area {
-            Area::Containers if in_container => CheckResult {
-                id: d.id.to_string(),
-                area: d.area,
-                status: Status::Skip,
-                summary: "inside a container: the Docker engine and NVIDIA runtime belong to the host; run `jetdoc check` there".into(),
-                hints: Vec::new(),
-                fix: None,
-            },
+            Area::Containers if in_container => in_container_result(ctx, d),
             _ => run_one(ctx, d),
         })
         .collect();
     let (device, facts) = device_summary(ctx);
     Report::new(device, facts, checks)
+}
+
+/// A containers-area check run from inside a container. The device facts describe the image;
+/// the Docker engine and the NVIDIA runtime belong to the host. When the host's daemon answers
+/// (a devcontainer or CI job with the socket mounted) the checks of what it answers run, and
+/// their fixes are named as commands for the host; everything else says why it skips.
+fn in_container_result(ctx: &Context, def: &CheckDef) -> CheckResult {
+    let docker = ctx.get::<Docker>();
+    let skip = |summary: String| CheckResult {
+        id: def.id.to_string(),
+        area: def.area,
+        status: Status::Skip,
+        summary,
+        hints: Vec::new(),
+        fix: None,
+    };
+    if docker.daemon.info().is_none() {
+        let why = match &docker.daemon {
+            DaemonState::NotInstalled => "no Docker CLI in this container".to_string(),
+            DaemonState::Unreachable(Unreachable::DaemonDown(_)) => {
+                "nothing answers on the Docker socket".into()
+            }
+            _ => docker_common::why_no_daemon(&docker).unwrap_or_default(),
+        };
+        // The whole story once, on docker.daemon; the others point at the way out.
+        return skip(if def.id == "docker.daemon" {
+            format!(
+                "inside a container and no Docker daemon answers ({why}): the engine and NVIDIA runtime are \
+                 the host's; mount its socket (-v /var/run/docker.sock:/var/run/docker.sock) or run `jetdoc check` on the host"
+            )
+        } else {
+            "inside a container and no Docker daemon answers: run `jetdoc check` on the host".into()
+        });
+    }
+    if !ENGINE_CHECKS.contains(&def.id) {
+        return skip("inside a container: the host's files it reads are not visible here; run `jetdoc check` on the host".into());
+    }
+    let mut result = run_one(ctx, def);
+    if let Some(fix) = result.fix.take() {
+        // `jetdoc fix` here would edit the container's files, not the host's.
+        result.hints.push(format!("these are the host's settings: run `sudo jetdoc fix {fix}` on the host"));
+    }
+    result
 }
 
 fn fact_json<T: serde::Serialize>(f: &T) -> serde_json::Value {
@@ -307,6 +356,7 @@ pub fn device_summary(ctx: &Context) -> (DeviceSummary, BTreeMap<String, serde_j
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::Host;
     use std::collections::HashSet;
 
     #[test]
@@ -334,6 +384,39 @@ mod tests {
         );
         assert_eq!(Selection { only: vec!["nope".into()], skip: vec![] }.unknown_patterns(), vec!["nope"]);
         assert!(Selection { only: vec!["device".into()], skip: vec![] }.unknown_patterns().is_empty());
+    }
+
+    /// `jetdoc check` parses only `knowledge::CHECK_TABLES`: every check on every fixture root
+    /// reports the same with those as with every table (a check that starts reading another
+    /// table fails here, not silently).
+    #[test]
+    fn the_check_tables_are_all_the_checks_read() {
+        use crate::host::{EnvSource, FakeRunner, OfflineRunner};
+        use crate::knowledge::{Knowledge, CHECK_TABLES};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysroots");
+        let mut roots: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        roots.sort();
+        assert!(roots.len() >= 20);
+        for root in roots {
+            let report = |knowledge: Knowledge| {
+                let commands = root.join("commands.toml");
+                let (runner, env): (Box<dyn crate::host::CommandRunner>, _) = if commands.exists() {
+                    let fake = FakeRunner::load(&commands).unwrap();
+                    let env = EnvSource::Map(fake.env());
+                    (Box::new(fake), env)
+                } else {
+                    (Box::new(OfflineRunner), EnvSource::Map(Default::default()))
+                };
+                let ctx = Context::new(Host::with_root(&root, runner, env).unwrap(), knowledge);
+                crate::report::json::render(&run(&ctx, &Selection::default()))
+            };
+            assert_eq!(
+                report(Knowledge::builtin_only(CHECK_TABLES.iter().copied())),
+                report(Knowledge::builtin()),
+                "{}",
+                root.display()
+            );
+        }
     }
 
     static PANICS: CheckDef =

@@ -1,3 +1,7 @@
+//! `storage.docker-root`: free space on Docker's data-root and the device behind it: images on an
+//! eMMC or SD card while an NVMe is mounted are slow and wear the card out. Thresholds come from
+//! `checks/storage.toml`.
+
 use super::free_space::{judge, placement, LOW_SPACE_HINTS};
 use super::{CheckDef, Outcome};
 use crate::context::Context;

@@ -1,3 +1,7 @@
+//! `storage.root-free`: free space on `/` and the device class behind it (eMMC, SD, NVMe, USB):
+//! JetPack upgrades, CUDA and images need gigabytes, and a full eMMC leaves a board that does not
+//! boot cleanly. Thresholds come from `checks/storage.toml`.
+
 use super::free_space::{judge, placement, with_low_space_hints};
 use super::{CheckDef, Outcome};
 use crate::context::Context;

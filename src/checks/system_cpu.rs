@@ -1,3 +1,7 @@
+//! `system.cpu`: the CPU count and model from `/proc/cpuinfo`, as information: the count is what
+//! `make -j` and parallel image builds should use, and a count below the module's tells of cores
+//! parked by the power mode.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::Memory;

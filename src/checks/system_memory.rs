@@ -1,3 +1,7 @@
+//! `system.memory`: RAM, swap and zram from `/proc/meminfo` and `/proc/swaps`. A Jetson under
+//! 16 GB without swap is killed by the OOM killer while building CUDA code or loading a model, which
+//! looks like a crash of the application.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::{Identity, Memory};

@@ -1,3 +1,7 @@
+//! `system.power-mode`: the nvpmodel mode from `/var/lib/nvpmodel/status` and the board's
+//! `nvpmodel.conf`, and whether it is the fastest: a board left in a 10-15 W mode runs inference at
+//! a fraction of its speed with nothing else wrong.
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::power::CONF;

@@ -1,3 +1,7 @@
+//! `toolkit.cdi`: where CDI is in use (config.toml mode `cdi`, or daemon.json `features.cdi`), a
+//! CDI spec must exist in `/etc/cdi` or `/var/run/cdi`: without one every GPU container fails to
+//! start with "unresolvable CDI devices".
+
 use super::{CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::{DaemonConfig, Toolkit};

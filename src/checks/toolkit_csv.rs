@@ -1,3 +1,7 @@
+//! `toolkit.csv`: on Jetson in CSV mode the runtime mounts the host files listed in
+//! `host-files-for-container.d/*.csv` into each container; a listed library that is missing makes
+//! every GPU container fail to start. Only `lib` entries must exist.
+
 use super::{docker_common::jetson, CheckDef, Outcome};
 use crate::context::Context;
 use crate::probes::Toolkit;

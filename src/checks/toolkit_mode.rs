@@ -1,3 +1,7 @@
+//! `toolkit.mode`: the injection mode in `/etc/nvidia-container-runtime/config.toml` (csv or auto
+//! on Jetson, or cdi), and that the file parses: the runtime refuses a config.toml it cannot
+//! read, and a wrong mode gives containers no GPU.
+
 use super::{docker_common::jetson, CheckDef, Outcome};
 use crate::context::Context;
 use crate::facts::toolkit_config::CONFIG_PATH;
@@ -23,8 +27,14 @@ fn run(ctx: &Context) -> Outcome {
             return Outcome::warn(format!("{CONFIG_PATH} is missing: the runtime uses built-in defaults (mode auto)"))
                 .hint("regenerate it: `sudo nvidia-ctk config --config-file /etc/nvidia-container-runtime/config.toml --in-place`")
         }
-        crate::fact::Fact::Absent(a) => {
+        crate::fact::Fact::Absent(a) if a.reason == Reason::NeedsRoot => {
+            return Outcome::warn(format!("{CONFIG_PATH}: {}", a.reason)).hint("run jetdoc with sudo to read it")
+        }
+        crate::fact::Fact::Absent(a) if matches!(a.reason, Reason::Malformed(_)) => {
             return Outcome::fail(format!("{CONFIG_PATH}: {}", a.reason)).hint("the runtime refuses a config.toml it cannot parse: fix the TOML syntax at that line")
+        }
+        crate::fact::Fact::Absent(a) => {
+            return Outcome::fail(format!("{CONFIG_PATH}: {}", a.reason)).hint("the runtime reads this file at every container start: replace it with a regular TOML file (`sudo nvidia-ctk config --config-file /etc/nvidia-container-runtime/config.toml --in-place` writes the defaults)")
         }
     };
     let shown = if c.mode_set { format!("mode {}", c.mode) } else { "mode auto (default)".to_string() };

@@ -1,3 +1,7 @@
+//! `toolkit.nvidia-ctk`: `nvidia-ctk` and `nvidia-container-runtime` are installed (the programs,
+//! not only the packages): Docker's nvidia runtime entry points at the runtime program, and CDI
+//! specs are generated with nvidia-ctk.
+
 use super::{
     docker_common::{jetson, GPU_RUNTIME},
     CheckDef, Outcome,

@@ -1,3 +1,7 @@
+//! `toolkit.packages`: the four NVIDIA container toolkit packages are installed at one version,
+//! none of them a known-bad version (`checks/toolkit.toml`): mixed versions after a partial upgrade
+//! fail in ways that name none of them.
+
 use super::{
     docker_common::{jetson, GPU_RUNTIME},
     CheckDef, Outcome,
@@ -27,7 +31,7 @@ fn run(ctx: &Context) -> Outcome {
         return if tegra {
             o.hint("install it from the JetPack repository: `sudo apt update && sudo apt install nvidia-container`")
         } else {
-            o.hint("add NVIDIA's repository and install `nvidia-container-toolkit` (https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html)")
+            o.hint("add NVIDIA's repository and install the package nvidia-container-toolkit (https://docs.nvidia.com/datacenter/cloud-native/container-toolkit/latest/install-guide.html)")
         }
         .hint("or let jetdoc do it: `sudo jetdoc fix --gpu-runtime`")
         .fix(GPU_RUNTIME);

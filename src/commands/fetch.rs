@@ -85,7 +85,9 @@ fn print(g: &GlobalArgs, human: &str, value: serde_json::Value) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match g.format {
         Format::Json => writeln!(out, "{}", redact_text(&serde_json::to_string_pretty(&value)?))?,
-        Format::Human | Format::Prometheus | Format::Npd => out.write_all(redact_text(human).as_bytes())?,
+        Format::Human | Format::Prometheus | Format::Npd => {
+            out.write_all(crate::report::human::clean(&redact_text(human)).as_bytes())?
+        }
     }
     Ok(())
 }

@@ -49,7 +49,8 @@ pub fn run(g: &GlobalArgs, args: &FixArgs) -> Result<ExitCode> {
         eprintln!("error: {}: {}", r.fix, r.message);
     }
 
-    let shown = planned.render();
+    // Plans show daemon.json as found on disk: cleaned of terminal escapes.
+    let shown = crate::report::human::clean(&planned.render()).into_owned();
     if args.dry_run || planned.to_apply().next().is_none() {
         if g.format == Format::Json {
             println!("{}", serde_json::to_string_pretty(&plans_json(&planned, &[]))?);
@@ -159,5 +160,5 @@ fn print_outcomes(g: &GlobalArgs, outcomes: &[Outcome], verb: &str) {
             },
         }
     }
-    print!("{out}");
+    print!("{}", crate::report::human::clean(&out));
 }

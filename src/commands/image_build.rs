@@ -297,7 +297,7 @@ pub fn doctor(g: &GlobalArgs, a: &ImageDoctorArgs) -> Result<ExitCode> {
             out.push_str(&format!("        {h}\n"));
         }
     }
-    std::io::stdout().lock().write_all(out.as_bytes())?;
+    super::print_human(&out)?;
     Ok(report.exit_code())
 }
 

@@ -38,7 +38,10 @@ pub fn run(g: &GlobalArgs, args: &ImageSelectArgs) -> Result<ExitCode> {
             render(&selection, args.explain, use_color(g.color, console::Term::stdout().is_term()))
         }
     };
-    std::io::stdout().lock().write_all(text.as_bytes())?;
+    match g.format {
+        Format::Json => std::io::stdout().lock().write_all(text.as_bytes())?,
+        Format::Human | Format::Prometheus | Format::Npd => super::print_human(&text)?,
+    }
     Ok(if selection.succeeded() { 0 } else { 1 })
 }
 

@@ -12,6 +12,7 @@ use crate::fetch::{Finish, Reporter, Silent};
 
 use crate::container::build::BuildReporter;
 use crate::container::select::SelectReporter;
+use crate::report::human::clean_line as clean;
 use crate::steps;
 
 /// Progress of `jetdoc image select`: a spinner per step, a bar over the layers of a pull.
@@ -45,7 +46,7 @@ impl SelectReporter for SelectProgress {
         }
         let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         spinner.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("template"));
-        spinner.set_message(message.to_string());
+        spinner.set_message(clean(message).into_owned());
         spinner.enable_steady_tick(Duration::from_millis(100));
         self.replace(Some(spinner));
     }
@@ -55,7 +56,7 @@ impl SelectReporter for SelectProgress {
             return;
         }
         if !self.tty {
-            eprintln!("pulling {reference}");
+            eprintln!("pulling {}", clean(reference));
             return;
         }
         let bar = ProgressBar::with_draw_target(layers.map(|n| n as u64), ProgressDrawTarget::stderr());
@@ -65,7 +66,7 @@ impl SelectReporter for SelectProgress {
             "{spinner} pulling {prefix} {pos} layers  {msg}"
         };
         bar.set_style(ProgressStyle::with_template(template).expect("template").progress_chars("=> "));
-        bar.set_prefix(reference.to_string());
+        bar.set_prefix(clean(reference).into_owned());
         bar.enable_steady_tick(Duration::from_millis(100));
         self.replace(Some(bar));
     }
@@ -75,7 +76,7 @@ impl SelectReporter for SelectProgress {
             return;
         }
         if !self.tty {
-            eprintln!("  {line}");
+            eprintln!("  {}", clean(line));
             return;
         }
         if let Some(bar) = self.bar.borrow().as_ref() {
@@ -83,7 +84,7 @@ impl SelectReporter for SelectProgress {
             if line.ends_with("Pull complete") || line.ends_with("Already exists") {
                 bar.inc(1);
             }
-            bar.set_message(line.chars().take(60).collect::<String>());
+            bar.set_message(clean(&line.chars().take(60).collect::<String>()).into_owned());
         }
     }
 
@@ -117,7 +118,7 @@ impl TerminalBuildReporter {
 impl BuildReporter for TerminalBuildReporter {
     fn step(&self, index: usize, total: usize, instruction: &str) {
         self.bar.set_prefix(format!("step {index}/{total}"));
-        let first = instruction.lines().next().unwrap_or("");
+        let first = clean(instruction.lines().next().unwrap_or(""));
         self.bar.set_message(first.to_string());
         if self.verbose {
             self.bar.println(format!("step {index}/{total}: {first}"));
@@ -126,7 +127,7 @@ impl BuildReporter for TerminalBuildReporter {
 
     fn output(&self, line: &str) {
         if self.verbose && !line.trim().is_empty() {
-            self.bar.println(format!("  {line}"));
+            self.bar.println(format!("  {}", clean(line)));
         }
     }
 }
@@ -177,8 +178,8 @@ impl FixProgress {
 impl steps::Reporter for FixProgress {
     fn step(&self, what: &str) {
         match &self.bar {
-            Some(b) => b.set_message(what.to_string()),
-            None => eprintln!("jetdoc: {what}"),
+            Some(b) => b.set_message(clean(what).into_owned()),
+            None => eprintln!("jetdoc: {}", clean(what)),
         }
     }
 }
@@ -210,6 +211,7 @@ impl Bars {
 }
 
 fn short(name: &str) -> String {
+    let name = clean(name);
     if name.chars().count() <= 40 {
         name.to_string()
     } else {
@@ -247,6 +249,7 @@ impl Reporter for Bars {
         if let Some(b) = self.bars.lock().unwrap().remove(&id) {
             b.finish_and_clear();
         }
+        let (url, why) = (clean(url), clean(why));
         let _ = self.multi.println(format!("retry {attempt} of {url} in {:.1}s: {why}", wait.as_secs_f64()));
     }
 
@@ -254,6 +257,7 @@ impl Reporter for Bars {
         if let Some(b) = self.bars.lock().unwrap().remove(&id) {
             b.finish_and_clear();
         }
+        let name = clean(name);
         let line = match how {
             Finish::Cached if self.quiet => return,
             Finish::Cached => format!("cached      {name}"),
@@ -276,6 +280,7 @@ impl Reporter for Lines {
         if self.quiet {
             return;
         }
+        let name = clean(name);
         let size = total.map(|t| format!(" ({})", HumanBytes(t))).unwrap_or_default();
         let resume =
             if already > 0 { format!(", resuming at {}", HumanBytes(already)) } else { String::new() };
@@ -283,11 +288,13 @@ impl Reporter for Lines {
     }
 
     fn retrying(&self, _id: usize, url: &str, attempt: u32, wait: Duration, why: &str) {
+        let (url, why) = (clean(url), clean(why));
         eprintln!("retry {attempt} of {url} in {:.1}s: {why}", wait.as_secs_f64());
     }
 
     fn finished(&self, id: usize, name: &str, how: &Finish) {
         let t0 = self.started.lock().unwrap().remove(&id);
+        let name = clean(name);
         match how {
             Finish::Cached if !self.quiet => eprintln!("cached      {name}"),
             Finish::Downloaded { bytes } if !self.quiet => {

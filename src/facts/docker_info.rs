@@ -105,8 +105,19 @@ pub fn parse(stdout: &str, stderr: &str) -> Result<DockerInfo, Unreachable> {
 
 /// The client version from the same output, even when the server did not answer.
 pub fn client_version(stdout: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(stdout.trim()).ok()?;
-    v.get("ClientInfo")?.get("Version")?.as_str().map(str::to_string)
+    // Only the one field: the rest of the answer is skipped, not built into a tree of values.
+    #[derive(Deserialize)]
+    struct Answer {
+        #[serde(rename = "ClientInfo")]
+        client_info: Option<Client>,
+    }
+    #[derive(Deserialize)]
+    struct Client {
+        #[serde(rename = "Version")]
+        version: Option<String>,
+    }
+    let a: Answer = serde_json::from_str(stdout.trim()).ok()?;
+    a.client_info?.version
 }
 
 /// Major and minor of a Docker version (`28.0.1`, `20.10.24+dfsg1`, `27.5.1-1~ubuntu`).

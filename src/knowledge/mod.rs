@@ -25,6 +25,18 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("checks/wheel_indexes.toml", include_str!(concat!(env!("OUT_DIR"), "/wheel_indexes.json"))),
 ];
 
+/// The built-in tables `jetdoc check` reads: the others (images, ZED, wheel indexes) are a third
+/// of the parse and serve `image`, `fetch` and `provision`. A unit test in `checks` runs every
+/// check on every fixture root with these and with all tables and compares the reports.
+pub const CHECK_TABLES: &[&str] = &[
+    "checks/l4t.toml",
+    "checks/modules.toml",
+    "checks/cameras.toml",
+    "checks/storage.toml",
+    "checks/system.toml",
+    "checks/toolkit.toml",
+];
+
 /// The TOML sources of the built-in tables, for the test that checks them as TOML.
 #[cfg(test)]
 const BUILTIN_TOML: &[(&str, &str)] = &[
@@ -96,6 +108,9 @@ pub struct Knowledge {
     /// Files this knowledge was loaded from (built-in names first).
     #[serde(skip)]
     pub sources: Vec<String>,
+    /// `release[i].l4t` parsed, on first use: a check run looks releases up a dozen times.
+    #[serde(skip)]
+    release_versions: std::sync::OnceLock<Vec<Option<L4tVersion>>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -331,8 +346,14 @@ impl ReleaseInfo<'_> {
 impl Knowledge {
     /// The built-in tables only.
     pub fn builtin() -> Knowledge {
+        Knowledge::builtin_only(BUILTIN.iter().map(|(name, _)| *name))
+    }
+
+    /// The named built-in tables (`checks/l4t.toml`, ...), in their load order.
+    pub fn builtin_only<'a>(names: impl IntoIterator<Item = &'a str>) -> Knowledge {
+        let names: Vec<&str> = names.into_iter().collect();
         let mut k = Knowledge::default();
-        for (name, json) in BUILTIN {
+        for (name, json) in BUILTIN.iter().filter(|(n, _)| names.contains(n)) {
             let file: Knowledge =
                 serde_json::from_str(json).unwrap_or_else(|e| panic!("built-in table {name} is broken: {e}"));
             k.extend(file, name);
@@ -343,7 +364,12 @@ impl Knowledge {
     /// Built-in tables plus every `*.toml` in `dir` (sorted by name). A missing default directory
     /// is normal; a missing `--checks-dir` is an error.
     pub fn load(dir: Option<&Path>) -> Result<Knowledge, KnowledgeError> {
-        let mut k = Knowledge::builtin();
+        Knowledge::load_tables(dir, &BUILTIN.iter().map(|(name, _)| *name).collect::<Vec<_>>())
+    }
+
+    /// `load` with only the named built-in tables (user tables are always read whole).
+    pub fn load_tables(dir: Option<&Path>, builtin: &[&str]) -> Result<Knowledge, KnowledgeError> {
+        let mut k = Knowledge::builtin_only(builtin.iter().copied());
         let (dir, required) = match dir {
             Some(d) => (d.to_path_buf(), true),
             None => (PathBuf::from(USER_DIR), false),
@@ -369,6 +395,7 @@ impl Knowledge {
     }
 
     fn extend(&mut self, other: Knowledge, name: &str) {
+        self.release_versions = Default::default();
         self.family.extend(other.family);
         self.release.extend(other.release);
         self.soc.extend(other.soc);
@@ -410,7 +437,8 @@ impl Knowledge {
 
     pub fn release(&self, v: &L4tVersion) -> Option<ReleaseInfo<'_>> {
         let family = self.family_of(v)?;
-        let exact = self.release.iter().rev().find(|r| L4tVersion::parse(&r.l4t).as_ref() == Some(v));
+        let exact =
+            self.release_versions().iter().rposition(|r| r.as_ref() == Some(v)).map(|i| &self.release[i]);
         Some(ReleaseInfo {
             matched: if exact.is_some() { Match::Exact } else { Match::Family },
             family,
@@ -472,7 +500,11 @@ impl Knowledge {
 
     /// The newest release row known for a major (for hints such as "upgrade to 36.4.7").
     pub fn newest_in_major(&self, major: u32) -> Option<L4tVersion> {
-        self.release.iter().filter_map(|r| L4tVersion::parse(&r.l4t)).filter(|v| v.major == major).max()
+        self.release_versions().iter().flatten().copied().filter(|v| v.major == major).max()
+    }
+
+    fn release_versions(&self) -> &[Option<L4tVersion>] {
+        self.release_versions.get_or_init(|| self.release.iter().map(|r| L4tVersion::parse(&r.l4t)).collect())
     }
 }
 

@@ -2,6 +2,7 @@
 //! indented hints and the command that fixes them, and a closing count line.
 
 use console::Style;
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use super::{Area, CheckResult, Report, Status};
@@ -39,7 +40,7 @@ pub fn render(report: &Report, opts: &Options) -> String {
             (None, true) => "NVIDIA Jetson (model unknown)".to_string(),
             (None, false) => "not a Jetson".to_string(),
         };
-        let _ = writeln!(out, "{}", paint(&bold, &title));
+        let _ = writeln!(out, "{}", paint(&bold, &clean_line(&title)));
         let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_string());
         let mut rows: Vec<(&str, String)> = Vec::new();
         if d.jetson {
@@ -75,11 +76,11 @@ pub fn render(report: &Report, opts: &Options) -> String {
             ),
         ));
         for (k, v) in rows {
-            let _ = writeln!(out, "  {}  {v}", paint(&dim, &format!("{k:<6}")));
+            let _ = writeln!(out, "  {}  {}", paint(&dim, &format!("{k:<6}")), clean_line(&v));
         }
         if opts.verbose {
             for (k, v) in &report.facts {
-                let _ = writeln!(out, "  {}", paint(&dim, &format!("{k} = {v}")));
+                let _ = writeln!(out, "  {}", paint(&dim, &clean_line(&format!("{k} = {v}"))));
             }
         }
     }
@@ -133,11 +134,25 @@ fn render_check(
     paint: &dyn Fn(&Style, &str) -> String,
 ) {
     let (symbol, st) = style(c.status);
-    let _ = writeln!(out, "  {} {:<width$}  {}", paint(&st, symbol), c.id, c.summary);
+    let pad = " ".repeat(width + 6);
+    let summary = clean(&c.summary);
+    let mut summary = summary.lines();
+    let _ = writeln!(
+        out,
+        "  {} {:<width$}  {}",
+        paint(&st, symbol),
+        clean_line(&c.id),
+        summary.next().unwrap_or("")
+    );
+    // A summary is one line; one that carries a newline from the data is indented, so that it
+    // cannot pose as a check line of its own.
+    for more in summary {
+        let _ = writeln!(out, "{pad}{more}");
+    }
     let problem = matches!(c.status, Status::Warn | Status::Fail | Status::Error);
     if problem || opts.verbose {
-        let pad = " ".repeat(width + 6);
         for h in &c.hints {
+            let h = clean(h);
             let mut lines = h.lines();
             if let Some(first) = lines.next() {
                 let _ = writeln!(out, "{pad}{first}");
@@ -147,8 +162,106 @@ fn render_check(
             }
         }
         if let Some(fix) = &c.fix {
-            let cmd = format!("sudo jetdoc fix {fix}");
+            let cmd = format!("sudo jetdoc fix {}", clean_line(fix));
             let _ = writeln!(out, "{pad}fix: {}", paint(&Style::new().bold(), &cmd));
         }
+    }
+}
+
+/// Text from outside jetdoc (device-tree strings, file and image names, Docker's and servers'
+/// messages) made safe for a terminal: control characters (C0 but newline and tab, DEL, C1) and
+/// the bidirectional-text overrides are written as escapes (`\x1b`, `\u{202e}`). Raw, an ESC
+/// sequence in a device-tree `model` could recolour, retitle, hide or rewrite what jetdoc
+/// prints, with or without `--color`. Every human renderer and reporter passes data through
+/// this (or `clean_line`); jetdoc's own styles are added afterwards.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    escape_controls(text, true)
+}
+
+/// `clean` for one-line fields: a newline is escaped too.
+pub fn clean_line(text: &str) -> Cow<'_, str> {
+    escape_controls(text, false)
+}
+
+/// The net under renderers that mix jetdoc's own colours with data: every control character is
+/// escaped as `clean` does, except well-formed colour sequences (`ESC [ 0-9;... m`) when
+/// `keep_styles` (colour is on). Whatever a renderer forgot to `clean` can then at most change a
+/// colour: it cannot move the cursor, clear the screen, set the title or plant a hyperlink.
+pub fn clean_styled(text: &str, keep_styles: bool) -> Cow<'_, str> {
+    if !keep_styles {
+        return clean(text);
+    }
+    if !text.contains('\u{1b}') {
+        return clean(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\u{1b}') {
+        out.push_str(&clean(&rest[..at]));
+        let seq = &rest[at..];
+        let params = seq[1..]
+            .strip_prefix('[')
+            .map(|p| p.len() - p.trim_start_matches(|c: char| c.is_ascii_digit() || c == ';').len());
+        match params {
+            Some(n) if seq[2 + n..].starts_with('m') => {
+                out.push_str(&seq[..3 + n]);
+                rest = &seq[3 + n..];
+            }
+            _ => {
+                out.push_str("\\x1b");
+                rest = &seq[1..];
+            }
+        }
+    }
+    out.push_str(&clean(rest));
+    Cow::Owned(out)
+}
+
+fn escape_controls(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let unsafe_char = |c: char| match c {
+        '\n' => !keep_newlines,
+        '\t' => false,
+        // Bidirectional embeddings, overrides and isolates ("Trojan Source").
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => true,
+        c => c.is_control(),
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !unsafe_char(c) {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_escaped_and_plain_text_is_borrowed() {
+        assert!(matches!(clean("Jetson AGX Orin — 64GB ✔"), Cow::Borrowed(_)));
+        assert_eq!(clean("a\x1b]0;owned\x07b"), "a\\x1b]0;owned\\x07b");
+        assert_eq!(clean("x\x1b[2J\ry\u{9b}31m"), "x\\x1b[2J\\x0dy\\x9b31m");
+        assert_eq!(clean("abc\u{202e}gpj.exe"), "abc\\u{202e}gpj.exe");
+        assert_eq!(clean("two\nlines\tand a tab"), "two\nlines\tand a tab");
+        assert_eq!(clean_line("two\nlines"), "two\\x0alines");
+        assert_eq!(clean("del\x7f"), "del\\x7f");
+    }
+
+    #[test]
+    fn styled_text_keeps_only_colour_sequences() {
+        let ours = format!("{} model", Style::new().green().force_styling(true).apply_to("✔"));
+        assert_eq!(clean_styled(&ours, true), ours);
+        assert_eq!(clean_styled(&ours, false), ours.replace('\x1b', "\\x1b"));
+        let theirs = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m\x1b[";
+        assert_eq!(clean_styled(theirs, true), "\\x1b]0;owned\\x07\\x1b[2J\x1b[31mred\x1b[0m\\x1b[");
     }
 }

@@ -34,30 +34,24 @@ fn is_root() -> bool {
 }
 
 impl TestDaemon {
-    /// Starts a daemon with `config_json` as its `daemon.json`. Returns `None` (after printing
-    /// why) when Docker is unavailable outside CI; panics in CI.
-    pub fn start(config_json: &str) -> Option<TestDaemon> {
+    /// Starts a daemon with `config_json` as its `daemon.json`. Without Docker the test stops
+    /// here: ignored locally, failed in CI (`support::require`).
+    pub fn start(config_json: &str) -> TestDaemon {
         Self::start_with_path(config_json, Vec::new())
     }
 
-    pub fn start_with_path(config_json: &str, path_prefix: Vec<PathBuf>) -> Option<TestDaemon> {
+    pub fn start_with_path(config_json: &str, path_prefix: Vec<PathBuf>) -> TestDaemon {
         Self::start_inner(None, config_json, path_prefix)
     }
 
     /// Like `start_with_path`, but the daemon reads an existing config file at `config` (e.g. the
     /// `etc/docker/daemon.json` of a fixture root that a fix edits in place).
-    pub fn start_with_config_file(config: PathBuf, path_prefix: Vec<PathBuf>) -> Option<TestDaemon> {
+    pub fn start_with_config_file(config: PathBuf, path_prefix: Vec<PathBuf>) -> TestDaemon {
         Self::start_inner(Some(config), "", path_prefix)
     }
 
-    fn start_inner(
-        config_file: Option<PathBuf>,
-        config_json: &str,
-        path_prefix: Vec<PathBuf>,
-    ) -> Option<TestDaemon> {
-        if !super::require(available(), "a Docker engine (dockerd, docker CLI, root)") {
-            return None;
-        }
+    fn start_inner(config_file: Option<PathBuf>, config_json: &str, path_prefix: Vec<PathBuf>) -> TestDaemon {
+        super::require(available(), "a Docker engine (dockerd, docker CLI, root)");
         // Short base path: the daemon's unix sockets must stay under 108 bytes.
         let dir = tempfile::Builder::new().prefix("jd-").tempdir_in("/tmp").unwrap();
         let d = dir.path();
@@ -82,7 +76,7 @@ impl TestDaemon {
             dir,
         };
         daemon.spawn().unwrap_or_else(|e| panic!("test dockerd did not start: {e}\n{}", daemon.log_tail()));
-        Some(daemon)
+        daemon
     }
 
     /// `unix:///.../docker.sock`, for `DOCKER_HOST`.

@@ -2,7 +2,11 @@
 #![allow(dead_code)]
 
 pub mod dockerd;
+pub mod harness;
 pub mod registry;
+
+#[allow(unused_imports)]
+pub(crate) use harness::harness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -30,21 +34,31 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Whether the tests run as root (std has no geteuid; the owner of /proc/self is the euid).
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+}
+
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
-/// Call at the top of a test that needs a tool or service this machine may lack: locally the
-/// test is skipped with the reason printed; in CI (CI=true) a missing requirement fails it.
-pub fn require(ok: bool, what: &str) -> bool {
+/// Call where a test needs a tool or service this machine may lack. Present: returns. Missing
+/// in CI (`CI=true`): fails the test (`.ci/run` must install or start it). Missing elsewhere:
+/// the test stops here and `support::harness` reports it `ignored (needs WHAT)`, never `ok`. A
+/// file still on libtest's `#[test]` has no such outcome: there the test fails, saying so.
+pub fn require(ok: bool, what: &str) {
     if ok {
-        return true;
+        return;
     }
     if in_ci() {
         panic!("CI requires {what}, but it is not available: .ci/run must install and start it");
     }
-    eprintln!("SKIPPED: {what} is not available on this machine (runs in CI)");
-    false
+    if !harness::active() {
+        panic!("{what} is not available, and this test file runs under libtest, which cannot report it ignored: run it under support::harness (harness = false)");
+    }
+    std::panic::panic_any(harness::Missing(format!("needs {what}")));
 }
 
 pub fn fixtures_dir() -> PathBuf {

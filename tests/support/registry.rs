@@ -47,21 +47,19 @@ fn free_port() -> u16 {
 }
 
 impl TestRegistry {
-    /// Starts a registry without auth; `None` (after saying why) when docker-registry is missing
-    /// outside CI.
-    pub fn start() -> Option<TestRegistry> {
+    /// Starts a registry without auth. Without docker-registry the test stops here: ignored
+    /// locally, failed in CI (`support::require`).
+    pub fn start() -> TestRegistry {
         Self::start_inner(None)
     }
 
     /// Starts a registry that requires `user`/`password` (bcrypt htpasswd).
-    pub fn start_with_auth(user: &str, password: &str) -> Option<TestRegistry> {
+    pub fn start_with_auth(user: &str, password: &str) -> TestRegistry {
         Self::start_inner(Some((user.to_string(), password.to_string())))
     }
 
-    fn start_inner(auth: Option<(String, String)>) -> Option<TestRegistry> {
-        if !super::require(available(), "docker-registry (Debian package docker-registry)") {
-            return None;
-        }
+    fn start_inner(auth: Option<(String, String)>) -> TestRegistry {
+        super::require(available(), "docker-registry (Debian package docker-registry)");
         let dir = tempfile::Builder::new().prefix("jd-reg-").tempdir().unwrap();
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
@@ -99,7 +97,7 @@ impl TestRegistry {
         let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         let mut reg = TestRegistry { dir, addr, auth, child: Some(child), http };
         reg.wait_ready();
-        Some(reg)
+        reg
     }
 
     fn wait_ready(&mut self) {

@@ -213,15 +213,22 @@ pub fn select(
     let offset = out.len();
     out.extend(remote);
     let Some(i) = chosen.map(|i| i + offset) else {
+        // `image select --profile` names a group of the image tables, `image build --profile` a
+        // provisioning profile: only a built-in one of the same name can be suggested as is.
         let build = match &req.profile {
-            Some(p) => format!("`jetdoc image build --profile {p}`"),
-            None => "`jetdoc image build`".into(),
+            Some(p) if crate::provision::profile::BUILTIN.iter().any(|(n, _)| n == p) => {
+                format!("with `jetdoc image build --profile {p}`")
+            }
+            _ => format!(
+                "from a provisioning profile with jetdoc image build --profile FILE (built in: {}; see `jetdoc image build --help`)",
+                crate::provision::profile::BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
         };
         let unanswered = out.iter().filter(|c| c.error.is_some()).count();
         let reason = if unanswered == 0 {
-            format!("no candidate fits this host: build one with {build}")
+            format!("no candidate fits this host: build one {build}")
         } else {
-            format!("no candidate fits this host ({unanswered} could not be checked at the registry: see --explain): build one with {build}, or fix the access and run again")
+            format!("no candidate fits this host ({unanswered} could not be checked at the registry: see --explain): build one {build}, or fix the access and run again")
         };
         return Ok(Selection {
             host,
