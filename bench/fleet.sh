@@ -54,7 +54,7 @@ ansible_half() {
     {
       echo "robots:"; echo "  hosts:"
       for i in $(seq 1 "$n"); do echo "    jetdoc-ansible-bench-$$-$i:"; done
-      echo "  vars: {ansible_connection: community.docker.docker, ansible_user: root, ansible_become: false,"
+      echo "  vars: {ansible_connection: community.docker.docker, ansible_become: false,"
       echo "         ansible_python_interpreter: /usr/bin/python3, jetdoc_src: $out/files/jetdoc,"
       echo "         jetdoc_lock_src: $out/files/team.lock, jetdoc_root: /srv/jetson-root, jetdoc_report_dir: $out/report}"
     } >"$inv"
