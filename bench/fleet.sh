@@ -48,7 +48,7 @@ ansible_half() {
   export ANSIBLE_CONFIG="$PWD/contrib/ansible/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$cache/collections" \
     ANSIBLE_HOME="$out/home" ANSIBLE_NOCOLOR=1 LC_ALL=C.UTF-8
   local playbook="$cache/venv/bin/ansible-playbook" adhoc="$cache/venv/bin/ansible"
-  echo "ansible-core $("$playbook" --version | head -1 | grep -o '[0-9][0-9.]*'), $(nproc) cores; runs per figure: $runs"
+  echo "ansible-core $("$playbook" --version | sed -n 1p | grep -o '[0-9][0-9.]*'), $(nproc) cores; runs per figure: $runs"
   for n in "${counts[@]}"; do
     local inv="$out/inventory-$n.yml" reset=""
     {
