@@ -24,6 +24,7 @@ pub mod host;
 pub mod knowledge;
 pub mod probes;
 pub mod provision;
+pub mod redact;
 pub mod report;
 pub mod steps;
 pub mod units;

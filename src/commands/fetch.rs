@@ -1,8 +1,9 @@
 //! `jetdoc fetch zed|wheels|url`: the command layer. What to fetch for the device is decided in
 //! `fetch::device` (shared with `provision`); downloads go through the engine; results go to
 //! stdout (human or JSON), progress to stderr. Everything printed passes through
-//! `redact::redact_text`, so no password or token of a URL reaches the terminal or a log.
+//! `crate::redact::text`, so no password or token of a URL reaches the terminal or a log.
 
+use crate::redact;
 use anyhow::{bail, Context as _, Result};
 use serde_json::json;
 use std::io::Write;
@@ -14,7 +15,6 @@ use crate::cli::{
     FetchCommand, FetchCommon, FetchUrlArgs, FetchWheelsArgs, FetchZedArgs, Format, GlobalArgs,
 };
 use crate::fetch::device::{self, WheelRequest, ZedRequest};
-use crate::fetch::redact::{redact_text, redact_url};
 use crate::fetch::wheels::{self, tags::Target, Choice, IndexSpec, Resolver};
 use crate::fetch::{cache, normalize_sha256, zed, Artifact, Cache, Fetched, Fetcher, Options};
 use crate::knowledge::L4tVersion;
@@ -29,7 +29,7 @@ pub fn run(g: &GlobalArgs, cmd: &FetchCommand) -> Result<ExitCode> {
 
 /// An error line on stderr, credentials masked.
 fn error_line(msg: &str) {
-    eprintln!("error: {}", redact_text(msg));
+    eprintln!("error: {}", redact::text(msg));
 }
 
 /// One download with progress; `None` when it failed (the error is printed: exit 1).
@@ -74,19 +74,19 @@ fn url_arg(what: &str, u: &str) -> Result<String> {
         Ok(p) if matches!(p.scheme(), "http" | "https") && p.has_host() => Ok(u.to_string()),
         Ok(p) => bail!(
             "{what} `{}`: only http:// and https:// URLs are fetched (not {}:)",
-            redact_url(u),
+            redact::url(u),
             p.scheme()
         ),
-        Err(e) => bail!("{what} `{}` is not a valid URL: {e}", redact_url(u)),
+        Err(e) => bail!("{what} `{}` is not a valid URL: {e}", redact::url(u)),
     }
 }
 
 fn print(g: &GlobalArgs, human: &str, value: serde_json::Value) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match g.format {
-        Format::Json => writeln!(out, "{}", redact_text(&serde_json::to_string_pretty(&value)?))?,
+        Format::Json => writeln!(out, "{}", redact::text(&serde_json::to_string_pretty(&value)?))?,
         Format::Human | Format::Prometheus | Format::Npd => {
-            out.write_all(crate::report::human::clean(&redact_text(human)).as_bytes())?
+            out.write_all(crate::report::human::clean(&redact::text(human)).as_bytes())?
         }
     }
     Ok(())
@@ -229,7 +229,7 @@ fn run_wheels(g: &GlobalArgs, a: &FetchWheelsArgs) -> Result<ExitCode> {
 
     let plan_text = render_plan(&plan, &target_text, &indexes);
     if g.format == Format::Human {
-        print!("{}", redact_text(&plan_text));
+        print!("{}", redact::text(&plan_text));
         std::io::stdout().flush()?;
     }
     if refused {
@@ -307,7 +307,7 @@ fn run_wheels(g: &GlobalArgs, a: &FetchWheelsArgs) -> Result<ExitCode> {
 fn render_plan(plan: &wheels::Plan, target: &str, indexes: &[IndexSpec]) -> String {
     let mut s = format!(
         "Plan for {target} (indexes: {})\n",
-        indexes.iter().map(|i| redact_url(&i.name)).collect::<Vec<_>>().join(", ")
+        indexes.iter().map(|i| redact::url(&i.name)).collect::<Vec<_>>().join(", ")
     );
     for item in &plan.items {
         let via = item.required_by.as_ref().map(|p| format!("  (for {p})")).unwrap_or_default();

@@ -11,10 +11,10 @@
 //! Blobs are written by rename from `partial/` after fsync, so a blob that exists is complete.
 //! URLs are stored without credentials (`redact::strip_credentials`).
 
+use crate::redact;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-use super::redact::strip_credentials;
 use super::FetchError;
 use crate::digest::sha256_hex;
 
@@ -108,8 +108,8 @@ impl Cache {
 
     pub fn put_url_record(&self, rec: &UrlRecord) -> Result<(), FetchError> {
         let rec = UrlRecord {
-            url: strip_credentials(&rec.url),
-            final_url: strip_credentials(&rec.final_url),
+            url: redact::strip_credentials(&rec.url),
+            final_url: redact::strip_credentials(&rec.final_url),
             ..rec.clone()
         };
         write_json_atomic(&self.url_record_path(&rec.url), &rec)
@@ -131,7 +131,7 @@ impl Cache {
 
 /// The cache's name for a URL: the sha256 of the URL without its credentials.
 pub fn url_key(url: &str) -> String {
-    sha256_hex(strip_credentials(url).as_bytes())
+    sha256_hex(redact::strip_credentials(url).as_bytes())
 }
 
 pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {

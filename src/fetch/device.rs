@@ -19,8 +19,8 @@
 use crate::context::Context;
 use crate::knowledge::{L4tVersion, ReleaseInfo};
 use crate::probes::{Identity, Software};
+use crate::redact;
 
-use super::redact::redact_url;
 use super::wheels::{tags::Target, IndexSpec};
 use super::zed::{self, ZedChoice, ZedError};
 
@@ -141,14 +141,14 @@ pub fn wheel_indexes(ctx: &Context, want: &WheelRequest) -> Result<Vec<IndexSpec
             .iter()
             .map(|u| {
                 let parsed = reqwest::Url::parse(u)
-                    .map_err(|e| DeviceError::BadIndexUrl { url: redact_url(u), why: e.to_string() })?;
+                    .map_err(|e| DeviceError::BadIndexUrl { url: redact::url(u), why: e.to_string() })?;
                 if !matches!(parsed.scheme(), "http" | "https") {
                     return Err(DeviceError::BadIndexUrl {
-                        url: redact_url(u),
+                        url: redact::url(u),
                         why: format!("scheme {} is not http or https", parsed.scheme()),
                     });
                 }
-                Ok(IndexSpec { name: redact_url(u), urls: vec![u.clone()], pure_only: false })
+                Ok(IndexSpec { name: redact::url(u), urls: vec![u.clone()], pure_only: false })
             })
             .collect();
     }

@@ -6,6 +6,7 @@
 //! only when its length equals the length first declared; only then is it hashed, fsynced and
 //! renamed into the cache.
 
+use crate::redact;
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{
     CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, LOCATION, RANGE,
@@ -21,7 +22,6 @@ use std::time::{Duration, Instant};
 
 use super::body::human_bytes;
 use super::cache::{read_json, url_key, write_json_atomic, Cache, UrlRecord};
-use super::redact::{redact_text, redact_url, strip_credentials};
 use super::{FetchError, Finish, Reporter};
 
 /// Caps on bodies read into memory.
@@ -287,13 +287,13 @@ impl Fetcher {
                         break;
                     }
                     Err(AttemptError::NextMirror(why)) => {
-                        failures.push(format!("{}: {why}", redact_url(url)));
+                        failures.push(format!("{}: {why}", redact::url(url)));
                         break;
                     }
                     Err(AttemptError::Retry(_)) if deadline.is_some_and(|d| Instant::now() >= d) => {
                         return Err(FetchError::Deadline {
                             name: a.name.clone(),
-                            url: redact_url(url),
+                            url: redact::url(url),
                             secs: self.opts.max_time.unwrap_or_default().as_secs(),
                             bytes: std::fs::metadata(self.cache.partial(&key)).map(|m| m.len()).unwrap_or(0),
                         });
@@ -303,10 +303,10 @@ impl Fetcher {
                         attempt += 1;
                         if attempt > self.opts.retries || deadline.is_some_and(|d| Instant::now() + wait > d)
                         {
-                            failures.push(format!("{}: {why} (after {attempt} attempts)", redact_url(url)));
+                            failures.push(format!("{}: {why} (after {attempt} attempts)", redact::url(url)));
                             break;
                         }
-                        rep.retrying(id, &redact_url(url), attempt, wait, &why);
+                        rep.retrying(id, &redact::url(url), attempt, wait, &why);
                         std::thread::sleep(wait);
                     }
                 }
@@ -337,7 +337,7 @@ impl Fetcher {
             let p = p.to_path_buf();
             move |e: std::io::Error| AttemptError::Local(FetchError::io(&p, e))
         };
-        let shown = redact_url(url);
+        let shown = redact::url(url);
         let left = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
                 Some(left) if !left.is_zero() => Some(left),
@@ -349,7 +349,7 @@ impl Fetcher {
         // A partial file is resumed only from the same URL, with a validator, so that the server
         // can tell us (If-Range) when the file changed under it, and with the length it declared
         // first, which the resumed file must reach exactly.
-        let stored_url = strip_credentials(url);
+        let stored_url = redact::strip_credentials(url);
         let meta: Option<UrlRecord> = read_json(&meta_path).filter(|m: &UrlRecord| m.url == stored_url);
         let validator = meta
             .as_ref()
@@ -408,7 +408,7 @@ impl Fetcher {
             }
             s if s.is_redirection() => {
                 // reqwest follows http(s) redirects; what is left is one it refused.
-                let to = header_str(&resp, LOCATION).map(|l| redact_url(&l));
+                let to = header_str(&resp, LOCATION).map(|l| redact::url(&l));
                 return Err(AttemptError::NextMirror(match to {
                     Some(to) => format!(
                         "redirect ({}) to {to} not followed: only http and https redirects are followed",
@@ -451,7 +451,7 @@ impl Fetcher {
         let file_name = file_name_of(&resp).unwrap_or_else(|| a.name.clone());
         let record = UrlRecord {
             url: stored_url,
-            final_url: strip_credentials(&final_url),
+            final_url: redact::strip_credentials(&final_url),
             file_name,
             sha256: None,
             size: total,
@@ -531,7 +531,7 @@ impl Fetcher {
             Some(Ended::Read(e)) => {
                 return Err(fail(AttemptError::Retry(format!(
                     "connection lost after {size} bytes: {}",
-                    redact_text(&io_message(&e))
+                    redact::text(&io_message(&e))
                 ))))
             }
             Some(Ended::Write(e)) => return Err(AttemptError::Local(FetchError::io(&part, e))),
@@ -579,7 +579,7 @@ impl Fetcher {
     fn deadline_error(&self, a: &Artifact, url: &str, bytes: u64) -> AttemptError {
         AttemptError::Local(FetchError::Deadline {
             name: a.name.clone(),
-            url: redact_url(url),
+            url: redact::url(url),
             secs: self.opts.max_time.unwrap_or_default().as_secs(),
             bytes,
         })
@@ -593,7 +593,7 @@ impl Fetcher {
             if needed > free {
                 return Err(AttemptError::Local(FetchError::NoSpace {
                     path: dir.display().to_string(),
-                    url: redact_url(url),
+                    url: redact::url(url),
                     needed,
                     free,
                 }));
@@ -755,8 +755,8 @@ fn discard(part: &std::path::Path, meta: &std::path::Path) {
 
 fn describe(a: &Artifact) -> String {
     match (&a.sha256, a.urls.first()) {
-        (Some(h), Some(u)) => format!("{} ({}, sha256 {h})", a.name, redact_url(u)),
-        (None, Some(u)) => format!("{} ({})", a.name, redact_url(u)),
+        (Some(h), Some(u)) => format!("{} ({}, sha256 {h})", a.name, redact::url(u)),
+        (None, Some(u)) => format!("{} ({})", a.name, redact::url(u)),
         _ => a.name.clone(),
     }
 }
@@ -841,7 +841,7 @@ pub fn describe_request_error(e: &reqwest::Error, shown: &str) -> RequestFailure
         src = err.source();
     }
     // reqwest's own text names the URL with its credentials: drop it, keep the causes.
-    let msg = redact_text(&error_chain(e));
+    let msg = redact::text(&error_chain(e));
     if msg.contains("invalid peer certificate") {
         // The same, when the rustls error came wrapped in a type the walk above cannot see into.
         return RequestFailure::Permanent(format!(

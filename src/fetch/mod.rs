@@ -15,7 +15,6 @@ pub mod body;
 pub mod cache;
 pub mod device;
 pub mod engine;
-pub mod redact;
 pub mod wheels;
 pub mod zed;
 

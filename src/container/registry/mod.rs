@@ -12,7 +12,7 @@
 //! the client.
 
 mod auth;
-pub mod redact;
+use crate::redact;
 mod reference;
 
 use base64::Engine as _;

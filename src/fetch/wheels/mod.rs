@@ -21,7 +21,6 @@ pub mod tags;
 use pep508_rs::{MarkerEnvironment, MarkerEnvironmentBuilder};
 use serde::Serialize;
 
-use super::redact::{serialize_redacted, serialize_redacted_all};
 use tags::Target;
 
 pub use lock::{download, lock_file, lock_path, Pinned};
@@ -32,10 +31,10 @@ pub use resolve::Resolver;
 #[derive(Debug, Clone, Serialize)]
 pub struct IndexSpec {
     /// What output shows (a table row's name, or the URL given, credentials masked).
-    #[serde(serialize_with = "serialize_redacted")]
+    #[serde(serialize_with = "crate::redact::serialize_url")]
     pub name: String,
     /// With credentials, for the requests; masked when serialized.
-    #[serde(serialize_with = "serialize_redacted_all")]
+    #[serde(serialize_with = "crate::redact::serialize_urls")]
     pub urls: Vec<String>,
     /// Only wheels that need no compiler and no CUDA (`py3-none-any`) are taken from it (PyPI:
     /// its aarch64 torch is a CPU build).
@@ -49,7 +48,7 @@ pub enum Choice {
         filename: String,
         version: String,
         /// With credentials when the index has them; masked when serialized.
-        #[serde(serialize_with = "serialize_redacted")]
+        #[serde(serialize_with = "crate::redact::serialize_url")]
         url: String,
         sha256: Option<String>,
         /// Bytes, when the index tells (PEP 700): the download may not be larger.

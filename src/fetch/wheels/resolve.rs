@@ -2,6 +2,7 @@
 //! of one file per requirement for the target (tags, markers, `requires-python`, yanked files,
 //! pre-releases as pip treats them, `--hash` pins), and dependencies level by level.
 
+use crate::redact;
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, MarkerEnvironment, Requirement, VersionOrUrl};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -15,7 +16,6 @@ use super::{marker_env, requirements, Choice, IndexSpec, Plan, PlanItem, WheelsE
 use crate::fetch::body::read_capped;
 use crate::fetch::cache::{read_json, write_json_atomic};
 use crate::fetch::engine::{backoff, describe_request_error, RequestFailure};
-use crate::fetch::redact::{redact_text, redact_url, strip_credentials};
 use crate::fetch::{Artifact, Fetcher, Reporter};
 
 type Pages = Mutex<HashMap<(usize, String), Option<Vec<IndexFile>>>>;
@@ -53,7 +53,7 @@ impl<'a> Resolver<'a> {
     }
 
     fn warn(&self, w: String) {
-        let w = redact_text(&w);
+        let w = redact::text(&w);
         let mut ws = self.warnings.lock().unwrap();
         if !ws.contains(&w) {
             ws.push(w);
@@ -83,7 +83,7 @@ impl<'a> Resolver<'a> {
                     answered = true;
                     break;
                 }
-                errors.push(format!("{}: not in the cache (--offline)", redact_url(&url)));
+                errors.push(format!("{}: not in the cache (--offline)", redact::url(&url)));
                 continue;
             }
             match self.get_page(&url) {
@@ -101,14 +101,16 @@ impl<'a> Resolver<'a> {
                     });
                     // The cache keeps no credentials: offline runs find files by hash or URL key.
                     let stored: Option<Vec<IndexFile>> = files.as_ref().map(|fs| {
-                        fs.iter().map(|f| IndexFile { url: strip_credentials(&f.url), ..f.clone() }).collect()
+                        fs.iter()
+                            .map(|f| IndexFile { url: redact::strip_credentials(&f.url), ..f.clone() })
+                            .collect()
                     });
                     let _ = write_json_atomic(&cache_file, &stored);
                     result = files;
                     answered = true;
                     break;
                 }
-                Err(e) => errors.push(format!("{}: {e}", redact_url(&url))),
+                Err(e) => errors.push(format!("{}: {e}", redact::url(&url))),
             }
         }
         if answered {
@@ -131,7 +133,7 @@ impl<'a> Resolver<'a> {
     /// `Limits::index_page`; errors name the URL (credentials masked).
     fn get_page(&self, url: &str) -> Result<Option<index::Page>, String> {
         let opts = &self.fetcher.opts;
-        let shown = redact_url(url);
+        let shown = redact::url(url);
         let client = self.fetcher.client().map_err(|e| e.to_string())?;
         let mut attempt = 0;
         loop {
@@ -158,7 +160,7 @@ impl<'a> Resolver<'a> {
                     return Err(format!(
                         "redirect ({}) to {} not followed: only http and https redirects are followed",
                         resp.status().as_u16(),
-                        redact_url(to.unwrap_or("nowhere"))
+                        redact::url(to.unwrap_or("nowhere"))
                     ));
                 }
                 Ok(resp)
@@ -189,7 +191,7 @@ impl<'a> Resolver<'a> {
             None => VersionSpecifiers::empty(),
             Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
             Some(VersionOrUrl::Url(u)) => {
-                return Choice::LeftToPip { why: redact_text(&format!("direct URL {u}: pip fetches it")) }
+                return Choice::LeftToPip { why: redact::text(&format!("direct URL {u}: pip fetches it")) }
             }
         };
         let mut sdist_versions: Vec<Version> = Vec::new();
@@ -298,7 +300,7 @@ impl<'a> Resolver<'a> {
             }
             plan.items.push(PlanItem {
                 name,
-                requirement: redact_text(&line.requirement.to_string()),
+                requirement: redact::text(&line.requirement.to_string()),
                 required_by: None,
                 choice: self.choose(&line.requirement, &line.hashes),
             });
@@ -391,7 +393,7 @@ impl<'a> Resolver<'a> {
                 let choice = self.choose(&dep, &self.requires_hash(&name, &pins));
                 plan.items.push(PlanItem {
                     name,
-                    requirement: redact_text(&dep.to_string()),
+                    requirement: redact::text(&dep.to_string()),
                     required_by: Some(parent),
                     choice,
                 });
@@ -441,7 +443,7 @@ impl<'a> Resolver<'a> {
                 WheelsError::Other(format!(
                     "{} ({}): {e}\n  the wheel is broken; report it to the index's owner",
                     a.name,
-                    redact_url(&a.urls[0])
+                    redact::url(&a.urls[0])
                 ))
             })?;
             out[*i] = requires_dist(&text);
@@ -473,7 +475,7 @@ impl<'a> Resolver<'a> {
             .map_err(|e| Pep658::Fetch(e.to_string()))?;
         metadata_file(&f.path, limits.metadata_header)
             .map(Some)
-            .map_err(|e| Pep658::Header(format!("{}: {e}", redact_url(&a.urls[0]))))
+            .map_err(|e| Pep658::Header(format!("{}: {e}", redact::url(&a.urls[0]))))
     }
 }
 
