@@ -102,12 +102,193 @@ pub enum Command {
     /// budget, flatten, diagnose.
     #[command(after_help = IMAGE_HELP)]
     Image(ImageArgs),
+    /// Provisioning profiles: list them, or show one as resolved for this device.
+    #[command(subcommand, after_help = PROFILES_HELP)]
+    Profiles(ProfilesCommand),
+    /// Provision a profile: check, fix (--fix), fetch, pull or build, smoke-test, record.
+    #[command(after_help = PROVISION_HELP)]
+    Provision(ProvisionArgs),
+    /// Start a provisioned profile's container (or write an equivalent compose.yaml).
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// What jetdoc provisioned on this device, from /var/lib/jetdoc/state.json.
+    #[command(after_help = STATUS_HELP)]
+    Status(StatusArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
     /// Print jetdoc's man page (roff) to stdout, or write one page per command to a directory.
     #[command(after_help = MAN_HELP)]
     Man(ManArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// The built-in profiles and those in /etc/jetdoc/profiles.d (JETDOC_PROFILES_DIR).
+    #[command(after_help = PROFILES_LIST_HELP)]
+    List,
+    /// A profile as resolved for this device (or --root): base candidates, ZED build, cameras,
+    /// runtime flags, requirements.
+    #[command(after_help = PROFILES_SHOW_HELP)]
+    Show(ProfilesShowArgs),
+}
+
+const PROFILES_HELP: &str = "\
+Examples:
+  jetdoc profiles list
+  jetdoc profiles show locomotion
+  jetdoc profiles show testing-arm --root /mnt/robot-sd --format json
+
+Exit codes:
+  0  listed, or the profile applies to this device
+  1  the profile refuses this device (the reason is printed)
+  2  jetdoc's own error: unknown profile, a profile file that does not parse (file:line:column)";
+
+const PROFILES_LIST_HELP: &str = "\
+Examples:
+  jetdoc profiles list
+  jetdoc profiles list --format json
+  JETDOC_PROFILES_DIR=./profiles jetdoc profiles list    the team's own profiles too
+
+Exit codes:
+  0  listed
+  2  jetdoc's own error: a profile file that does not parse (file:line:column)";
+
+const PROFILES_SHOW_HELP: &str = "\
+Examples:
+  jetdoc profiles show locomotion
+  jetdoc profiles show testing-arm --root /mnt/robot-sd --format json
+  jetdoc profiles show ./my-robot.toml --source      the profile file itself
+
+Exit codes:
+  0  the profile applies to this device
+  1  the profile refuses this device (the reason is printed)
+  2  jetdoc's own error: unknown profile, a profile file that does not parse (file:line:column)";
+
+#[derive(Debug, Args)]
+pub struct ProfilesShowArgs {
+    /// A profile name (`jetdoc profiles list`) or a profile file.
+    pub profile: String,
+    /// Print the profile file as written instead of resolving it.
+    #[arg(long)]
+    pub source: bool,
+}
+
+const PROVISION_HELP: &str = "\
+Steps: check (stop on failures that block the profile unless --force; --fix repairs them first),
+plan, fetch the ZED SDK and the wheels, pull the base, build the image within Docker's layer
+budget, smoke-test it inside a container with the profile's runtime and devices, record the state
+(/var/lib/jetdoc/state.json). A second run with nothing changed says \"up to date\".
+
+Examples:
+  jetdoc provision locomotion --dry-run                      the plan; changes nothing
+  jetdoc --root /mnt/robot-sd provision locomotion --dry-run --format json
+  sudo jetdoc provision locomotion --fix --yes --lock /etc/jetdoc/locomotion.lock
+  sudo jetdoc provision locomotion --locked /etc/jetdoc/locomotion.lock   on the next robot
+
+Exit codes:
+  0  provisioned (or up to date); with --dry-run: the plan has nothing that stops it
+  1  refused by the profile, stopped by a check or a requirement, or a step failed (the step and
+     how to resume are printed); --locked: the device or the downloads differ from the lock
+  2  jetdoc's own error: bad arguments, unknown profile, a profile or lock file that does not parse";
+
+#[derive(Debug, Args)]
+pub struct ProvisionArgs {
+    /// A profile name (`jetdoc profiles list`) or a profile file.
+    pub profile: String,
+
+    /// Print the plan and change nothing. Makes no network request with --root or --offline
+    /// (registry facts are then shown as unverified).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Apply the fixes for failed checks first (through the same executor as `jetdoc fix`).
+    #[arg(long)]
+    pub fix: bool,
+
+    /// Go on despite failed checks and unmet requirements.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Do not ask for confirmation (first boot, scripts).
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Stop after the image is built and smoke-tested: record it, start nothing.
+    #[arg(long)]
+    pub no_run: bool,
+
+    /// Write a lock file: the base digest, every download's URL and sha256, the profile's sha256.
+    #[arg(long, value_name = "FILE", conflicts_with = "locked")]
+    pub lock: Option<PathBuf>,
+
+    /// Reproduce exactly what this lock file pins, or stop naming each difference.
+    #[arg(long, value_name = "FILE")]
+    pub locked: Option<PathBuf>,
+
+    /// No network: registries are not asked and downloads come from the cache only.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// The directory the profile's [[files]] are taken from [default: the profile file's].
+    #[arg(long, value_name = "DIR")]
+    pub context: Option<PathBuf>,
+
+    /// Network for the build's RUN steps (`docker build --network`; `none` on a daemon without a
+    /// bridge).
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+
+    /// Cache directory [default: $XDG_CACHE_HOME/jetdoc, or /var/cache/jetdoc as root].
+    #[arg(long, env = "JETDOC_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Seconds to wait for each registry request.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub timeout: u64,
+}
+
+const RUN_HELP: &str = "\
+Examples:
+  jetdoc run locomotion                        start the provisioned image (docker run -d ...)
+  jetdoc run locomotion --dry-run              the docker run command line
+  jetdoc run locomotion --compose compose.yaml an equivalent compose file (docker-compose up -d)
+
+Exit codes:
+  0  started (or written)
+  1  the profile is not provisioned here, or docker run failed
+  2  jetdoc's own error";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A profile name or file, provisioned before (`jetdoc provision`).
+    pub profile: String,
+    /// Print the docker run command line instead of running it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write an equivalent compose.yaml here (`-` for stdout) instead of starting the container.
+    #[arg(long, value_name = "FILE")]
+    pub compose: Option<PathBuf>,
+    /// Replace a container of the same name that is already there.
+    #[arg(long)]
+    pub replace: bool,
+}
+
+const STATUS_HELP: &str = "\
+Examples:
+  jetdoc status
+  jetdoc status locomotion --format json
+  jetdoc --root /mnt/robot-sd status
+
+Exit codes:
+  0  every recorded provision succeeded (or nothing is recorded)
+  1  a recorded provision failed or did not finish
+  2  jetdoc's own error: a damaged state file";
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this profile.
+    pub profile: Option<String>,
 }
 
 const COMPLETIONS_HELP: &str = "\
@@ -159,7 +340,7 @@ Exit codes:
 const IMAGE_HELP: &str = "\
 Examples:
   jetdoc image select --explain             which image this device can run, and why
-  jetdoc image build --profile locomotion -t app:dev
+  jetdoc image build --profile ./app.toml -t app:dev
   jetdoc image doctor app:dev               layers, architecture, L4T, CUDA, disk
 
 Exit codes:
@@ -174,9 +355,9 @@ Rules (checks/images.toml): architecture, platform class (tegra/sbsa/x86_64), th
 (r36.0-36.3 and r36.4+ do not mix), CUDA major.minor, Ubuntu release. Labels beat tags.
 
 Examples:
-  jetdoc image select --profile pytorch --explain
+  jetdoc image select --profile locomotion --explain
   jetdoc image select --candidate dustynv/l4t-pytorch:r36.4.0 --pull
-  jetdoc image select --profile base --format json | jq .chosen
+  jetdoc image select --profile testing-arm --format json | jq .chosen
 
 Exit codes:
   0  a compatible image was chosen (and with --pull, pulled and re-checked)
@@ -185,8 +366,9 @@ Exit codes:
 
 #[derive(Debug, Args)]
 pub struct ImageSelectArgs {
-    /// Candidates from the tables for this profile (`base`, `pytorch`, `ml`, `zed`, ...).
-    #[arg(long, value_name = "NAME")]
+    /// The base images of this provisioning profile for this device (a name of `jetdoc profiles
+    /// list` or a profile file): the same profile `image build --profile` and `provision` take.
+    #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
 
     /// An image to consider (repeatable), after the profile's.
@@ -325,9 +507,12 @@ pub enum ImageCommand {
 
 const IMAGE_BUILD_HELP: &str = "\
 Examples:
-  jetdoc image build --profile locomotion -t locomotion:dev
-  jetdoc image build --profile ./my.toml --base nvcr.io/nvidia/l4t-jetpack:r36.4.0 -t app:1
-  jetdoc image build --profile locomotion --dry-run --emit-dockerfile Dockerfile.locomotion
+  jetdoc image build --profile ./app.toml -t app:dev
+  jetdoc image build --profile ./app.toml --base nvcr.io/nvidia/l4t-jetpack:r36.4.0 -t app:1
+  jetdoc image build --profile ./app.toml --dry-run --emit-dockerfile Dockerfile.app
+
+A plain build takes the profile's own files only: a profile with wheels or the ZED SDK (every
+built-in one) is built by `jetdoc provision PROFILE --no-run`, which fetches and verifies them first.
 
 When the base's layers plus the new ones reach Docker's limit of 125, the base is flattened to one
 layer first (as `jetdoc image flatten` does, its config kept exactly) and the build starts from it.

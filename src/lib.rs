@@ -82,6 +82,10 @@ where
         },
         cli::Command::Fix(a) => commands::fix::run(&cli.global, a),
         cli::Command::Fetch(f) => commands::fetch::run(&cli.global, f),
+        cli::Command::Profiles(p) => commands::profiles::run(&cli.global, p),
+        cli::Command::Provision(a) => commands::provision::run(&cli.global, a),
+        cli::Command::Run(a) => commands::provision_run::run(&cli.global, a),
+        cli::Command::Status(a) => commands::status::run(&cli.global, a),
         cli::Command::Completions(a) => commands::completions::completions(a),
         cli::Command::Man(a) => commands::completions::man(a),
     };

@@ -19,6 +19,7 @@ use std::process::{Command, Output};
 
 use jetdoc::container::dockerfile::{self, BuildInput};
 use jetdoc::container::image_config;
+use jetdoc::provision::build::{ImageRecipe, Staged};
 use jetdoc::provision::Profile;
 use support::dockerd::{busybox_context, TestDaemon};
 
@@ -234,7 +235,7 @@ fn a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links() {
     // jetdoc's build on it succeeds by building on the flattened base.
     std::fs::write(
         ctx.join("profile.toml"),
-        "name = \"deep-test\"\n[base]\ncandidates = [\"deep:1\"]\nl4t = \"36.4.0\"\n\n[[files]]\nsrc = \"app\"\ndest = \"/opt/app\"\n\n[env]\nAPP_MODE = \"on top\"\n",
+        "name = \"deep-test\"\n[platforms.x86_64]\ngpu = false\n[[base]]\nplatform = \"x86_64\"\ncandidates = [\"deep:1\"]\n\n[[files]]\nsrc = \"app\"\ndest = \"/opt/app\"\n\n[env]\nAPP_MODE = \"on top\"\n\n[labels]\n\"io.jetdoc.l4t\" = \"36.4.0\"\n",
     )
     .unwrap();
     let profile = ctx.join("profile.toml");
@@ -320,6 +321,7 @@ fn a_base_at_the_layer_limit_is_flattened_and_keeps_its_config_and_links() {
     for kv in base_cfg["Env"].as_array().unwrap() {
         assert!(app_env.contains(&kv.as_str().unwrap().to_string()), "{kv} in {app_env:?}");
     }
+    assert_eq!(app_cfg["Labels"]["io.jetdoc.profile"], "deep-test");
     assert_eq!(app_cfg["Labels"]["io.jetdoc.l4t"], "36.4.0");
     assert_eq!(app_cfg["Labels"]["io.jetdoc.base"], "deep:1");
 
@@ -584,41 +586,64 @@ fn fixture_base() -> image_config::ImageInspect {
         .unwrap()
 }
 
-fn generated_dockerfile_for_the_locomotion_profile() {
+/// The locomotion profile resolved for the AGX Orin (L4T 36.4.3) fixture, its downloads staged as
+/// `jetdoc provision` stages them.
+fn locomotion_spec() -> ImageRecipe {
+    use jetdoc::host::{EnvSource, Host, OfflineRunner};
+    let root = support::fixtures_dir().join("sysroots/agx-orin-r36.4.3");
+    let host = Host::with_root(&root, Box::new(OfflineRunner), EnvSource::Map(Default::default())).unwrap();
+    let ctx = jetdoc::context::Context::new(host, jetdoc::knowledge::Knowledge::builtin());
     let profile = Profile::load("locomotion").unwrap();
+    let resolved = jetdoc::provision::resolve_for(&ctx, &profile).unwrap();
+    let staged = Staged {
+        wheelhouse: Some("wheels".into()),
+        requirements: Some("wheels/requirements.lock".into()),
+        zed_installer: Some("zed/ZED_SDK_Tegra_L4T36.4_v5.4.1.zstd.run".into()),
+        pyzed: Some("zed/pyzed-5.4-cp310-cp310-linux_aarch64.whl".into()),
+    };
+    ImageRecipe::new(&resolved, &staged).unwrap()
+}
+
+fn generated_dockerfile_for_the_locomotion_profile() {
+    let spec = locomotion_spec();
     let base = fixture_base();
     let input = BuildInput {
-        profile: &profile,
+        spec: &spec,
         base_ref: "nvcr.io/nvidia/l4t-jetpack:r36.4.0",
         base: &base,
         lock_sha256: Some("0f1e2d3c"),
         force_flatten: false,
     };
     let generated = dockerfile::generate(&input).unwrap();
-    assert_eq!(generated.budget.added_layers, 7);
-    insta::assert_snapshot!("locomotion_on_l4t_jetpack", generated.dockerfile);
+    assert_eq!(generated.budget.added_layers, 8);
+    assert_eq!(spec.added_layers(), 8);
+    insta::with_settings!({filters => vec![(r#""io.jetdoc.profile.sha256"="[0-9a-f]{64}""#, r#""io.jetdoc.profile.sha256"="[sha256]""#)]}, {
+        insta::assert_snapshot!("locomotion_on_l4t_jetpack", generated.dockerfile);
+    });
 }
 
 fn generated_dockerfile_flattens_a_base_at_the_limit() {
-    let profile = Profile::load("locomotion").unwrap();
+    let spec = locomotion_spec();
     let mut base = fixture_base();
     base.root_fs.layers = (0..DEPTH_LIMIT).map(|i| format!("sha256:{i:02}")).collect();
     let input = BuildInput {
-        profile: &profile,
+        spec: &spec,
         base_ref: "roboflow/l4t-ml:r36.4",
         base: &base,
         lock_sha256: None,
         force_flatten: false,
     };
     let generated = dockerfile::generate(&input).unwrap();
-    assert_eq!(generated.budget.result_layers, 8);
-    insta::assert_snapshot!("locomotion_on_a_base_at_the_limit", generated.dockerfile);
+    assert_eq!(generated.budget.result_layers, 9);
+    insta::with_settings!({filters => vec![(r#""io.jetdoc.profile.sha256"="[0-9a-f]{64}""#, r#""io.jetdoc.profile.sha256"="[sha256]""#)]}, {
+        insta::assert_snapshot!("locomotion_on_a_base_at_the_limit", generated.dockerfile);
+    });
 }
 
 fn a_bad_profile_is_refused_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "name = \"x\"\n[base]\ncandidates = [\"b:1\"]\n\n[zed]\ninstaller = \"z.run\"\nflags = [\"silent\", \"runtime_only\", \"skip_tools\"]\n").unwrap();
+    std::fs::write(&path, "name = \"x\"\n[platforms.x86_64]\n[[base]]\nplatform = \"x86_64\"\ncandidates = [\"b:1\"]\n[zed]\nflags = [\"silent\", \"runtime_only\", \"skip_tools\"]\n").unwrap();
     let out = support::run(support::jetdoc().args([
         "image",
         "build",
@@ -633,7 +658,8 @@ fn a_bad_profile_is_refused_with_file_and_line() {
         "{err}"
     );
 
-    std::fs::write(&path, "name = \"x\"\n[base]\ncandidates = [\"b:1\"]\nbogus = 1\n").unwrap();
+    std::fs::write(&path, "name = \"x\"\n[platforms.x86_64]\n[[base]]\nplatform = \"x86_64\"\nbogus = 1\n")
+        .unwrap();
     let out = support::run(support::jetdoc().args([
         "image",
         "build",
@@ -643,7 +669,7 @@ fn a_bad_profile_is_refused_with_file_and_line() {
     ]));
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        support::stderr(&out).contains(&format!("{}:4:1: unknown field `bogus`", path.display())),
+        support::stderr(&out).contains(&format!("{}:5:1: unknown field `bogus`", path.display())),
         "{}",
         support::stderr(&out)
     );
@@ -655,7 +681,7 @@ fn a_label_past_dockers_line_limit_is_refused_before_docker_is_asked() {
     let value = "x".repeat(70 * 1024);
     std::fs::write(
         &path,
-        format!("name = \"x\"\n[base]\ncandidates = [\"b:1\"]\n[labels]\n\"big.note\" = \"{value}\"\n"),
+        format!("name = \"x\"\n[platforms.x86_64]\ngpu = false\n[[base]]\nplatform = \"x86_64\"\ncandidates = [\"b:1\"]\n[labels]\n\"big.note\" = \"{value}\"\n"),
     )
     .unwrap();
     // DOCKER_HOST points nowhere: the refusal must come first.

@@ -264,7 +264,7 @@ fn nothing_compatible_means_build_with_exit_1() {
     assert!(v["chosen"]["reason"]
         .as_str()
         .unwrap()
-        .starts_with("no candidate fits this host: build one from a provisioning profile with jetdoc image build --profile FILE (built in: locomotion; see `jetdoc image build --help`)"));
+        .starts_with("no candidate fits this host: build one from a provisioning profile with jetdoc provision PROFILE --no-run (built in: locomotion, testing-arm, testing-x86, isaacsim; see `jetdoc profiles list`)"));
     // A tag the registry does not have is reported as such.
     let missing = format!("{}/dustynv/l4t-pytorch:r36.4.9", w.registry.addr);
     let v = json(&select(&w, &["--candidate", &missing, "--format", "json"]));
@@ -322,11 +322,21 @@ fn basic_auth_registry_uses_docker_config_and_never_shows_the_password() {
 }
 
 fn profile_candidates_on_a_foreign_root_are_decided_on_tags_without_docker() {
-    // No daemon, no network needed: every zed candidate fails the r36.4 band on its tag.
+    // No daemon, no network needed: every candidate of the profile fails the r36.4 band on its tag.
     let tmp = tempfile::tempdir().unwrap();
     let root = orin_root(tmp.path());
+    let profile = tmp.path().join("zed.toml");
+    std::fs::write(
+        &profile,
+        "name = \"zed\"\n[platforms.jetson]\n[[base]]\nplatform = \"jetson\"\ncandidates = [\"dustynv/zed:r35.4.1\", \"dustynv/zed:r35.3.1\", \"dustynv/zed:r32.7.1\"]\n\n[[smoke]]\nname = \"x\"\ncommand = [\"true\"]\n",
+    )
+    .unwrap();
     let out = support::run(
-        support::jetdoc().args(["image", "select", "--profile", "zed", "--explain", "--root"]).arg(&root),
+        support::jetdoc()
+            .args(["image", "select", "--profile"])
+            .arg(&profile)
+            .args(["--explain", "--root"])
+            .arg(&root),
     );
     assert_eq!(out.status.code(), Some(1));
     let text = support::stdout(&out);
@@ -335,9 +345,10 @@ fn profile_candidates_on_a_foreign_root_are_decided_on_tags_without_docker() {
         "{text}"
     );
     assert!(
-        text.contains(
-            "chosen   build: no candidate fits this host: build one from a provisioning profile with jetdoc image build --profile FILE (built in: locomotion; see `jetdoc image build --help`)"
-        ),
+        text.contains(&format!(
+            "chosen   build: no candidate fits this host: build one with `jetdoc provision {} --no-run`",
+            profile.display()
+        )),
         "{text}"
     );
     let out =

@@ -99,7 +99,7 @@ fn hints_lead_somewhere(fixture: &Path) {
 /// registry is asked): it must name a build that exists.
 fn image_select_hints_lead_somewhere() {
     let root = support::fixtures_dir().join("sysroots/x86-workstation");
-    for args in [&["--profile", "pytorch"][..], &["--candidate", "dustynv/l4t-pytorch:r36.4.0"][..]] {
+    for args in [&["--profile", "testing-x86"][..], &["--candidate", "dustynv/l4t-pytorch:r36.4.0"][..]] {
         let out = run(jetdoc_on(&root).args(["image", "select", "--format", "json"]).args(args));
         let v: serde_json::Value =
             serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stderr(&out)));
@@ -211,6 +211,10 @@ fn in_root(root: &Path, program: &str) -> bool {
 /// things), never `--undo`. A usage error (exit 2 from clap) or a crash fails.
 fn run_jetdoc(args: &[Word], root: &Path) -> Result<(), String> {
     let mut args: Vec<String> = args.iter().map(|w| w.text.clone()).collect();
+    // What changes the device is tried as its dry run: the hint must parse and plan.
+    if args.first().map(String::as_str) == Some("provision") && !args.iter().any(|a| a == "--dry-run") {
+        args.push("--dry-run".into());
+    }
     if args.first().map(String::as_str) == Some("fix") {
         if args.iter().any(|a| a == "--undo") {
             return Err("a hint must not tell the user to undo".into());

@@ -4,6 +4,7 @@
 
 use super::{CheckDef, Outcome};
 use crate::context::Context;
+use crate::knowledge::Match;
 use crate::probes::identity::JetpackFrom;
 use crate::probes::Identity;
 use crate::report::Area;
@@ -11,7 +12,7 @@ use crate::report::Area;
 pub static CHECK: CheckDef = CheckDef {
     id: "l4t.jetpack",
     area: Area::Device,
-    title: "The JetPack release the L4T belongs to (exact table row, nvidia-jetpack, or family)",
+    title: "The JetPack release: the nvidia-jetpack package, else the L4T table row, else the family",
     run,
 };
 
@@ -26,11 +27,14 @@ fn run(ctx: &Context) -> Outcome {
     match &id.jetpack {
         Some(jp) => match jp.from {
             JetpackFrom::Table => Outcome::pass(format!("JetPack {} (L4T {l4t})", jp.version)),
-            JetpackFrom::Package => Outcome::warn(format!(
-                "L4T {l4t} is not in jetdoc's release table; JetPack {} taken from the nvidia-jetpack package",
-                jp.version
-            ))
-            .hint(add_row),
+            JetpackFrom::Package => match ctx.knowledge.release(l4t).filter(|i| i.matched == Match::Exact) {
+                Some(_) => Outcome::pass(format!("JetPack {} (nvidia-jetpack; L4T {l4t})", jp.version)),
+                None => Outcome::warn(format!(
+                    "L4T {l4t} is not in jetdoc's release table; JetPack {} taken from the nvidia-jetpack package",
+                    jp.version
+                ))
+                .hint(add_row),
+            },
             JetpackFrom::Family => Outcome::warn(format!(
                 "L4T R{l4t} → JetPack {} (exact release unknown to this jetdoc version)",
                 jp.version

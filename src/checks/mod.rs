@@ -289,6 +289,7 @@ pub fn device_summary(ctx: &Context) -> (DeviceSummary, BTreeMap<String, serde_j
         jetson: id.jetson,
         model: id.model.value().cloned(),
         module: id.module_name().map(str::to_string).or_else(|| id.module.as_ref().map(|m| m.part.clone())),
+        module_part: id.module.as_ref().map(|m| m.part.clone()),
         soc: id.soc.value().cloned(),
         l4t: id.l4t.value().map(|v| v.to_string()),
         jetpack: id.jetpack.as_ref().map(|j| j.version.clone()),

@@ -1,7 +1,7 @@
 //! `jetdoc image build | flatten | doctor`: the terminal side of `container::{dockerfile, build,
 //! flatten, doctor}`.
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -18,6 +18,7 @@ use crate::container::flatten::{self, Drop as FlattenDrop, FlattenError, Options
 use crate::container::image_config::ImageInspect;
 use crate::container::select;
 use crate::host::docker::{Docker, DockerError};
+use crate::provision::build::{ImageRecipe, Staged};
 use crate::provision::Profile;
 use crate::report::Status;
 use crate::units::human_bytes;
@@ -38,15 +39,28 @@ fn warn(g: &GlobalArgs, msg: &str) {
 
 pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
     let profile = Profile::load(&a.profile)?;
-    // Before any Docker call: a label Docker's parser would choke on is named here.
-    dockerfile::check_profile(&profile)?;
     let ctx = build_context(g)?;
+    // The profile as resolved for this device: its base rows, the L4T and CUDA it builds for.
+    let resolved = crate::provision::resolve_for(&ctx, &profile)?;
+    // Every route below asks the engine (the base is inspected even for --dry-run): a root with
+    // no engine of its own is told first, before what the profile lacks.
     let docker = ctx.host.docker()?;
+    // Wheels and the ZED installer are fetched, verified and staged by `jetdoc provision`; a
+    // plain image build takes the profile's own files only.
+    let recipe = ImageRecipe::new(&resolved, &Staged::default()).map_err(|what| {
+        anyhow!(
+            "{what}: `jetdoc provision {} --no-run` fetches and verifies the profile's downloads, then builds the image",
+            a.profile
+        )
+    })?;
+    // Before any Docker call: a label Docker's parser would choke on is named here.
+    dockerfile::check_profile(&recipe)?;
     let (base_ref, base) = match &a.base {
         Some(b) => (b.clone(), docker.inspect_one(b)?),
         None => {
             let origin = format!("profile {}", profile.name);
-            let pick = select::local::base(&ctx, &profile.base.candidates, &origin)?;
+            let candidates: Vec<String> = resolved.base.candidates.iter().map(|c| c.image.clone()).collect();
+            let pick = select::local::base(&ctx, &candidates, &origin)?;
             for c in pick.considered.iter().filter(|c| !c.accepted) {
                 note(g, &format!("base {} skipped: {}", c.reference, c.summary()));
             }
@@ -61,7 +75,7 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
         None => None,
     };
     let generated = dockerfile::generate(&BuildInput {
-        profile: &profile,
+        spec: &recipe,
         base_ref: &base_ref,
         base: &base,
         lock_sha256: lock_sha256.as_deref(),

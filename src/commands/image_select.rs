@@ -23,7 +23,11 @@ pub fn run(g: &GlobalArgs, args: &ImageSelectArgs) -> Result<ExitCode> {
         None => Credentials::default(),
     };
     let mut client = RegistryClient::new(creds, Duration::from_secs(args.timeout.max(1)))?;
-    let req = Request { profile: args.profile.clone(), candidates: args.candidates.clone(), pull: args.pull };
+    let profile = match &args.profile {
+        Some(name) => Some(crate::provision::base_candidates(&ctx, name)?),
+        None => None,
+    };
+    let req = Request { profile, candidates: args.candidates.clone(), pull: args.pull };
     let progress = SelectProgress::new(g.quiet || g.format == Format::Json);
     let selection = if g.format == Format::Json && !args.pull {
         select::select(&ctx, &req, &mut client, &Silent)

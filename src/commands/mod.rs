@@ -13,7 +13,12 @@ pub mod fix;
 pub mod help;
 pub mod image_build;
 pub mod image_select;
+pub mod profiles;
+pub mod provision;
+pub mod provision_exec;
+pub mod provision_run;
 pub mod reporters;
+pub mod status;
 pub mod textfile;
 
 use anyhow::{anyhow, Result};

@@ -138,6 +138,14 @@ pub struct RunSpec {
     pub user: Option<String>,
     pub workdir: Option<String>,
     pub labels: BTreeMap<String, String>,
+    /// `--ipc host` (shared memory with the host, as the ZED SDK and PyTorch loaders want).
+    pub ipc: Option<String>,
+    /// `--shm-size 2g`.
+    pub shm_size: Option<String>,
+    /// `--restart unless-stopped` (a detached, long-running container).
+    pub restart: Option<String>,
+    /// `--privileged`.
+    pub privileged: bool,
     /// `--rm`: remove the container when it exits.
     pub remove: bool,
     /// `-d`: start and return the container id.
@@ -146,6 +154,14 @@ pub struct RunSpec {
     /// returned. `None`: wait as long as it runs.
     #[serde(skip)]
     pub timeout: Option<Duration>,
+}
+
+/// A container's state, as `docker container inspect` tells it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ContainerState {
+    pub running: bool,
+    /// The image id (`sha256:...`) it was created from.
+    pub image: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -215,6 +231,9 @@ pub trait Docker: Send + Sync {
     fn run(&self, spec: &RunSpec) -> Result<RunOutput, DockerError>;
     /// `docker rm -f CONTAINER`.
     fn remove_container(&self, container: &str) -> Result<(), DockerError>;
+    /// `docker container inspect NAME`: whether it runs and its image id; `None` when there is
+    /// no such container.
+    fn container(&self, name: &str) -> Result<Option<ContainerState>, DockerError>;
     /// `docker rmi [-f] IMAGE`.
     fn remove_image(&self, image: &str, force: bool) -> Result<(), DockerError>;
 

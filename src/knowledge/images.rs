@@ -80,12 +80,3 @@ pub struct ImageRule {
     pub id: String,
     pub why: String,
 }
-
-/// A candidate image for a profile, in order of preference.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ImageCandidate {
-    pub profile: String,
-    pub reference: String,
-    pub note: Option<String>,
-}

@@ -9,7 +9,7 @@ mod versions;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
-pub use images::{ImageCandidate, ImageL4t, ImageLabel, ImagePlatform, ImageRule};
+pub use images::{ImageL4t, ImageLabel, ImagePlatform, ImageRule};
 pub use versions::L4tVersion;
 
 /// The built-in tables, in load order: the name of the TOML source and its JSON form (build.rs).
@@ -87,8 +87,6 @@ pub struct Knowledge {
     pub image_label: Vec<ImageLabel>,
     #[serde(default)]
     pub image_rule: Vec<ImageRule>,
-    #[serde(default)]
-    pub image: Vec<ImageCandidate>,
     #[serde(default)]
     pub toolkit_bad: Vec<ToolkitBad>,
     #[serde(default)]
@@ -265,6 +263,8 @@ pub struct Zed {
     pub l4t: String,
     /// SDK `major.minor`, newest first.
     pub sdk: Vec<String>,
+    /// Set when Stereolabs marks the builds for this L4T as beta: the sentence says so.
+    pub beta: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -417,7 +417,6 @@ impl Knowledge {
         self.image_platform.extend(other.image_platform);
         self.image_label.extend(other.image_label);
         self.image_rule.extend(other.image_rule);
-        self.image.extend(other.image);
         self.toolkit_bad.extend(other.toolkit_bad);
         self.daemon_keys.extend(other.daemon_keys);
         self.sources.push(name.to_string());

@@ -18,9 +18,9 @@ pub const DT_COMPATIBLE: [&str; 2] =
 /// How the JetPack release was determined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JetpackFrom {
-    /// The exact L4T row of the table.
+    /// The exact L4T row of the table (no `nvidia-jetpack` package installed).
     Table,
-    /// The `nvidia-jetpack` meta-package version.
+    /// The `nvidia-jetpack` meta-package version: preferred whenever it is installed.
     Package,
     /// Only the L4T family is known: `6.x`.
     Family,
@@ -106,19 +106,17 @@ impl Probe for Identity {
         });
         let jetpack_package =
             packages.installed("nvidia-jetpack").map(|p| upstream_version(&p.version).to_string());
-        let jetpack = l4t.value().and_then(|v| {
-            let info = ctx.knowledge.release(v);
-            match (info, &jetpack_package) {
-                (Some(i), _) if i.matched == Match::Exact => {
-                    Some(Jetpack { version: i.jetpack().to_string(), from: JetpackFrom::Table })
-                }
-                (_, Some(pkg)) => Some(Jetpack { version: pkg.clone(), from: JetpackFrom::Package }),
-                (Some(i), None) => {
-                    Some(Jetpack { version: i.jetpack().to_string(), from: JetpackFrom::Family })
-                }
-                (None, None) => None,
-            }
-        });
+        // The installed nvidia-jetpack package first: a vendor image may carry a newer JetPack
+        // userspace than its L4T's table row (issue 11). Then the exact row, then the family.
+        let jetpack = match &jetpack_package {
+            Some(pkg) => Some(Jetpack { version: pkg.clone(), from: JetpackFrom::Package }),
+            None => l4t.value().and_then(|v| {
+                ctx.knowledge.release(v).map(|i| Jetpack {
+                    version: i.jetpack().to_string(),
+                    from: if i.matched == Match::Exact { JetpackFrom::Table } else { JetpackFrom::Family },
+                })
+            }),
+        };
         let container = detect_container(ctx);
         let jetson = l4t.value().is_some()
             || soc.value().is_some_and(|s| s.starts_with("tegra"))

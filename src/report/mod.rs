@@ -81,6 +81,8 @@ pub struct DeviceSummary {
     pub jetson: bool,
     pub model: Option<String>,
     pub module: Option<String>,
+    /// The module's part number (`p3767-0005`), from the device tree.
+    pub module_part: Option<String>,
     pub soc: Option<String>,
     pub l4t: Option<String>,
     pub jetpack: Option<String>,

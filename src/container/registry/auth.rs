@@ -116,6 +116,21 @@ impl Credentials {
         Credentials { by_registry, source: None, helpers: Vec::new() }
     }
 
+    /// Whether a login for `registry` (`nvcr.io`) is configured, and where: `Some(source)` for
+    /// stored credentials or a credential helper. Never returns the credentials themselves.
+    pub fn login_for(&self, registry: &str) -> Option<String> {
+        let key = normalise_auth_key(registry);
+        if self.by_registry.contains_key(&key) {
+            return Some(
+                self.source.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "credentials".into()),
+            );
+        }
+        self.helpers
+            .iter()
+            .find(|h| normalise_auth_key(h) == key || h.starts_with("* "))
+            .map(|h| format!("credential helper ({h})"))
+    }
+
     pub(super) fn for_registry(&self, r: &Reference) -> Option<&(String, String)> {
         self.by_registry.get(&normalise_auth_key(r.auth_key()))
     }

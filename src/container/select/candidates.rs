@@ -1,4 +1,4 @@
-//! The list of images to consider: a profile's rows of the tables, then `--candidate`s.
+//! The list of images to consider: a profile's base images for this device, then `--candidate`s.
 
 use super::{Request, SelectError};
 use crate::container::registry::Reference;
@@ -20,22 +20,25 @@ impl CandidateRef {
     }
 }
 
-/// The profile's rows of the tables, then the `--candidate`s, without repeats.
-pub fn candidates(ctx: &Context, req: &Request) -> Result<Vec<CandidateRef>, SelectError> {
+/// A profile's base images for this device, in order of preference (resolved by
+/// `provision::base_candidates`: the same profile `image build` and `provision` take).
+#[derive(Debug, Clone)]
+pub struct ProfileCandidates {
+    /// The name `jetdoc image build --profile` takes (a built-in name or the file given).
+    pub name: String,
+    /// (reference, note), candidates then fallbacks.
+    pub images: Vec<(String, Option<String>)>,
+}
+
+/// The profile's base images, then the `--candidate`s, without repeats.
+pub fn candidates(_ctx: &Context, req: &Request) -> Result<Vec<CandidateRef>, SelectError> {
     let mut out: Vec<CandidateRef> = Vec::new();
     if let Some(profile) = &req.profile {
-        let rows: Vec<_> = ctx.knowledge.image.iter().filter(|r| &r.profile == profile).collect();
-        if rows.is_empty() {
-            let mut known: Vec<&str> = ctx.knowledge.image.iter().map(|r| r.profile.as_str()).collect();
-            known.sort();
-            known.dedup();
-            return Err(SelectError::UnknownProfile { profile: profile.clone(), known: known.join(", ") });
-        }
-        for r in rows {
+        for (reference, note) in &profile.images {
             out.push(CandidateRef {
-                reference: r.reference.clone(),
-                origin: format!("profile {profile}"),
-                note: r.note.clone(),
+                reference: reference.clone(),
+                origin: format!("profile {}", profile.name),
+                note: note.clone(),
             });
         }
     }

@@ -11,7 +11,7 @@ mod remote;
 
 use serde::Serialize;
 
-pub use candidates::{candidates, CandidateRef};
+pub use candidates::{candidates, CandidateRef, ProfileCandidates};
 pub use local::LocalBase;
 
 use super::registry::{Platform, RateLimit, RegistryClient, RegistryError};
@@ -22,8 +22,6 @@ use crate::units::human_bytes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SelectError {
-    #[error("unknown profile `{profile}`; profiles with candidate images in the tables: {known}\n  pass --candidate IMAGE instead, or add [[image]] rows for it to a table in /etc/jetdoc/checks.d/")]
-    UnknownProfile { profile: String, known: String },
     #[error("nothing to choose from: pass --profile NAME or --candidate IMAGE")]
     NoCandidates,
     #[error(transparent)]
@@ -56,7 +54,9 @@ impl SelectReporter for Silent {
 }
 
 pub struct Request {
-    pub profile: Option<String>,
+    /// The base candidates of a provisioning profile resolved for this device, tried before
+    /// `candidates`.
+    pub profile: Option<ProfileCandidates>,
     pub candidates: Vec<String>,
     pub pull: bool,
 }
@@ -213,14 +213,13 @@ pub fn select(
     let offset = out.len();
     out.extend(remote);
     let Some(i) = chosen.map(|i| i + offset) else {
-        // `image select --profile` names a group of the image tables, `image build --profile` a
-        // provisioning profile: only a built-in one of the same name can be suggested as is.
+        // `jetdoc provision` fetches what the profile downloads (wheels, ZED SDK) before it builds;
+        // `image build` alone takes only the profile's own files, so it is not the advice.
         let build = match &req.profile {
-            Some(p) if crate::provision::profile::BUILTIN.iter().any(|(n, _)| n == p) => {
-                format!("with `jetdoc image build --profile {p}`")
-            }
-            _ => format!(
-                "from a provisioning profile with jetdoc image build --profile FILE (built in: {}; see `jetdoc image build --help`)",
+            // The profile loaded (a name of `jetdoc profiles list` or a file): it exists.
+            Some(p) => format!("with `jetdoc provision {} --no-run`", p.name),
+            None => format!(
+                "from a provisioning profile with jetdoc provision PROFILE --no-run (built in: {}; see `jetdoc profiles list`)",
                 crate::provision::profile::BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
             ),
         };
@@ -280,7 +279,12 @@ mod tests {
         let fake = FakeDocker::new().with_image("dustynv/zed:r36.4.0", image);
         let ctx = fixture_ctx(fake.clone());
         let mut client = RegistryClient::new(Default::default(), std::time::Duration::from_secs(2)).unwrap();
-        let req = Request { profile: Some("zed".into()), candidates: vec![], pull: false };
+        let zed = ["dustynv/zed:r35.4.1", "dustynv/zed:r35.3.1", "dustynv/zed:r32.7.1"];
+        let profile = ProfileCandidates {
+            name: "zed".into(),
+            images: zed.iter().map(|r| (r.to_string(), None)).collect(),
+        };
+        let req = Request { profile: Some(profile), candidates: vec![], pull: false };
         let s = select(&ctx, &req, &mut client, &Silent).unwrap();
         assert_eq!(s.chosen.action, Action::Build);
         let local = s.candidates.iter().find(|c| c.source == Source::Local).unwrap();
@@ -315,13 +319,8 @@ mod tests {
     }
 
     #[test]
-    fn unknown_profiles_and_empty_requests_are_errors() {
+    fn empty_requests_and_bad_references_are_errors() {
         let ctx = fixture_ctx(FakeDocker::new());
-        let err =
-            candidates(&ctx, &Request { profile: Some("nope".into()), candidates: vec![], pull: false })
-                .unwrap_err()
-                .to_string();
-        assert!(err.contains("pytorch") && err.contains("--candidate"), "{err}");
         assert!(matches!(
             candidates(&ctx, &Request { profile: None, candidates: vec![], pull: false }),
             Err(SelectError::NoCandidates)

@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use super::{
-    trim_stderr, BuildSpec, Builder, Docker, DockerError, LoadSink, Loaded, Progress, RunOutput, RunSpec,
-    SaveStream,
+    trim_stderr, BuildSpec, Builder, ContainerState, Docker, DockerError, LoadSink, Loaded, Progress,
+    RunOutput, RunSpec, SaveStream,
 };
 use crate::container::image_config::{self, ImageInspect};
 use crate::facts::docker_info::{self, DockerInfo, Unreachable};
@@ -224,6 +224,12 @@ pub(super) fn run_args(spec: &RunSpec, name: &str) -> Vec<String> {
     opt("--user", &spec.user);
     opt("--workdir", &spec.workdir);
     opt("--entrypoint", &spec.entrypoint);
+    opt("--ipc", &spec.ipc);
+    opt("--shm-size", &spec.shm_size);
+    opt("--restart", &spec.restart);
+    if spec.privileged {
+        a.push("--privileged".into());
+    }
     for d in &spec.devices {
         a.push("--device".into());
         a.push(d.clone());
@@ -453,6 +459,31 @@ impl Docker for CliDocker {
 
     fn remove_container(&self, container: &str) -> Result<(), DockerError> {
         self.checked(&strings(&["rm", "--force", container]), Some(REMOVE)).map(|_| ())
+    }
+
+    fn container(&self, name: &str) -> Result<Option<ContainerState>, DockerError> {
+        let args = strings(&["container", "inspect", "--format", "{{.State.Running}} {{.Image}}", name]);
+        let out = self.capture(&args, Some(SHORT))?;
+        if out.code != 0 {
+            if out.stderr.contains("No such container") || out.stderr.contains("No such object") {
+                return Ok(None);
+            }
+            return Err(DockerError::Failed {
+                command: show(&args),
+                code: Some(out.code),
+                stderr: trim_stderr(&out.stderr),
+            });
+        }
+        let mut words = out.stdout.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some(running), Some(image)) => {
+                Ok(Some(ContainerState { running: running == "true", image: image.to_string() }))
+            }
+            _ => Err(DockerError::Malformed {
+                command: show(&args),
+                error: format!("unexpected output {:?}", out.stdout.trim()),
+            }),
+        }
     }
 
     fn remove_image(&self, image: &str, force: bool) -> Result<(), DockerError> {

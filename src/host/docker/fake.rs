@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{BuildSpec, Docker, DockerError, LoadSink, Loaded, Progress, RunOutput, RunSpec, SaveStream};
+use super::{
+    BuildSpec, ContainerState, Docker, DockerError, LoadSink, Loaded, Progress, RunOutput, RunSpec,
+    SaveStream,
+};
 use crate::container::image_config::ImageInspect;
 use crate::facts::docker_info::DockerInfo;
 
@@ -35,8 +38,9 @@ pub enum DockerCall {
         target: String,
     },
     Push(String),
-    Run(RunSpec),
+    Run(Box<RunSpec>),
     RemoveContainer(String),
+    Container(String),
     RemoveImage {
         image: String,
         force: bool,
@@ -51,6 +55,8 @@ struct State {
     saves: BTreeMap<String, Vec<u8>>,
     loaded: Vec<Vec<u8>>,
     runs: BTreeMap<String, RunOutput>,
+    /// Containers started detached with a name.
+    containers: BTreeMap<String, ContainerState>,
     /// Operation name (`pull`, `save`, ...) -> the stderr Docker prints when it fails.
     failures: BTreeMap<String, String>,
     progress: Vec<String>,
@@ -295,18 +301,35 @@ impl Docker for FakeDocker {
     }
 
     fn run(&self, spec: &RunSpec) -> Result<RunOutput, DockerError> {
-        self.record(DockerCall::Run(spec.clone()));
+        self.record(DockerCall::Run(Box::new(spec.clone())));
         self.check("run", &format!("docker run {}", spec.image))?;
         let mut out = self.state().runs.get(&spec.image).cloned().unwrap_or_default();
         if spec.detach && out.container.is_none() {
             out.container = Some("fakecontainer".into());
+        }
+        if let (true, Some(name)) = (spec.detach, &spec.name) {
+            let image = self
+                .state()
+                .images
+                .get(&spec.image)
+                .map(|i| i.id.clone())
+                .unwrap_or_else(|| spec.image.clone());
+            self.state().containers.insert(name.clone(), ContainerState { running: true, image });
         }
         Ok(out)
     }
 
     fn remove_container(&self, container: &str) -> Result<(), DockerError> {
         self.record(DockerCall::RemoveContainer(container.into()));
-        self.check("rm", &format!("docker rm --force {container}"))
+        self.check("rm", &format!("docker rm --force {container}"))?;
+        self.state().containers.remove(container);
+        Ok(())
+    }
+
+    fn container(&self, name: &str) -> Result<Option<ContainerState>, DockerError> {
+        self.record(DockerCall::Container(name.into()));
+        self.check("container", &format!("docker container inspect {name}"))?;
+        Ok(self.state().containers.get(name).cloned())
     }
 
     fn remove_image(&self, image: &str, force: bool) -> Result<(), DockerError> {
