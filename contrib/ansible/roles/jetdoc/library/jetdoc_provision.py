@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 module: jetdoc_provision
 short_description: Provision a jetdoc profile on the host; check mode is jetdoc's --dry-run
 description:
-  - Runs C(jetdoc provision PROFILE --yes --format json), with C(--locked) and C(--bundle) when given.
+  - Runs C(jetdoc provision PROFILE --yes --format json), with C(--locked FILE) when given.
   - Reports C(changed) unless jetdoc answers that the profile is up to date (nothing transferred,
     nothing rebuilt), so a second run over an unchanged fleet reports ok.
   - In check mode it runs C(--dry-run): jetdoc plans and changes nothing; C(changed) then means
@@ -22,15 +22,15 @@ options:
   profile: {type: str, required: true, description: A profile name or a profile file on the host.}
   jetdoc: {type: path, default: /usr/local/bin/jetdoc, description: The jetdoc binary.}
   locked: {type: path, description: A lock file on the host (--locked).}
-  bundle: {type: path, description: A bundle on the host (--bundle) for a host without network.}
   root: {type: path, description: --root, a device root filesystem mounted there.}
   global_args: {type: list, elements: str, default: [], description: Options before the subcommand.}
-  args: {type: list, elements: str, default: [], description: More provision flags (--fix, --no-run).}
+  args: {type: list, elements: str, default: [], description: More provision flags (--fix, --no-run, --offline).}
 """
 
 RETURN = r"""
-result: {description: "jetdoc's result: up-to-date, provisioned, stopped, refused, failed; planned or blocked for a dry run; error when jetdoc printed no JSON", type: str}
-message: {description: Why it did not succeed (the failed step's message, what blocked it, the refusal), type: str}
+result: {description: "jetdoc's result: up-to-date, provisioned, stopped, refused, failed; planned or blocked for a dry run; error when jetdoc printed no JSON (its own error, exit 2)", type: str}
+message: {description: "Why it did not succeed: the failed step and its message, what blocked it, the refusal, or jetdoc's error", type: str}
+summary: {description: "What it came to, in a few words: the image tag (provisioned, up to date) or, for a dry run, the base the plan chose and what it would do with it (pull, local, pinned)", type: str}
 output: {description: jetdoc's JSON answer, type: dict}
 dry_run: {description: Whether this was a --dry-run (check mode), type: bool}
 rc: {description: jetdoc's exit code, type: int}
@@ -65,7 +65,10 @@ def classify(rc, data, dry_run):
         result = "error"
     if rc == 0:
         return result, None
-    if data.get("message"):
+    if result == "failed" and data.get("step"):
+        # {"result": "failed", "step": "smoke", "message": ..., "resume": ...}
+        message = "step %s: %s" % (data["step"], data.get("message") or "failed")
+    elif data.get("message"):
         message = data["message"]
     elif data.get("blocked_by"):
         message = "; ".join(str(b) for b in data["blocked_by"])
@@ -76,13 +79,25 @@ def classify(rc, data, dry_run):
     return result, message
 
 
+def summarize(data):
+    """The image a provision left, or the base a plan chose."""
+    if not isinstance(data, dict):
+        return None
+    state = data.get("state")
+    if isinstance(state, dict) and isinstance(state.get("image"), dict):
+        return state["image"].get("tag")
+    base = data.get("base")
+    if isinstance(base, dict) and base.get("chosen"):
+        return "%s %s" % (base.get("action") or "base", base["chosen"])
+    return None
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             profile=dict(type="str", required=True),
             jetdoc=dict(type="path", default="/usr/local/bin/jetdoc"),
             locked=dict(type="path"),
-            bundle=dict(type="path"),
             root=dict(type="path"),
             global_args=dict(type="list", elements="str", default=[]),
             args=dict(type="list", elements="str", default=[]),
@@ -96,8 +111,6 @@ def main():
     argv += p["global_args"] + ["--format", "json", "--color", "never", "provision", p["profile"], "--yes"]
     if p["locked"]:
         argv += ["--locked", p["locked"]]
-    if p["bundle"]:
-        argv += ["--bundle", p["bundle"]]
     if module.check_mode:
         argv.append("--dry-run")
     argv += p["args"]
@@ -115,6 +128,7 @@ def main():
         cmd=argv,
         result=result,
         message=message,
+        summary=summarize(data),
         dry_run=module.check_mode,
         output=data,
         stderr_lines=err.splitlines()[-40:],
