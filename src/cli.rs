@@ -503,6 +503,10 @@ pub enum ImageCommand {
     /// Check an image against this host and read its layers for zero-byte NVIDIA libraries.
     #[command(after_help = IMAGE_DOCTOR_HELP)]
     Doctor(ImageDoctorArgs),
+    /// Build a matrix of base images from one file: every variant, its tags, its smoke test,
+    /// and with --push the registry tags and multi-architecture image indexes.
+    #[command(after_help = IMAGE_MATRIX_HELP)]
+    Matrix(ImageMatrixArgs),
 }
 
 const IMAGE_BUILD_HELP: &str = "\
@@ -596,6 +600,93 @@ pub struct ImageBuildArgs {
     /// Do not use Docker's build cache.
     #[arg(long)]
     pub no_cache: bool,
+}
+
+const IMAGE_MATRIX_HELP: &str = "\
+Examples:
+  jetdoc image matrix edge-node --dry-run                  the built-in matrix: variants and tags
+  jetdoc image matrix edge-node --dry-run --format json    the plan a CI pipeline reads
+  jetdoc image matrix ./my.matrix.toml --push registry.example.com/robots --keep-going
+  jetdoc image matrix edge-node --only base_edge_node_arm64_tegra --l4t 36.4 --emit-dockerfiles out/
+
+Tags: the file's template (e.g. <arch>-py<python>-th<torch>[-tr<tensorrt>][-dind]), `latest`, and
+sha-<7 hex>, <YYYYMMDD> and v<semver> when the CI run (GITHUB_SHA, CI_COMMIT_SHA,
+SOURCE_DATE_EPOCH, a v* git tag) or --git-sha/--date/--version give them. Schema and JSON plan:
+docs/image-matrix.md.
+
+Exit codes:
+  0  every variant built, passed its smoke test (and was pushed); with --dry-run: the plan
+  1  a variant failed to build, its smoke test failed, or a push failed (each one is named)
+  2  jetdoc's own error: a matrix file that does not parse or validate (file:line:column), an
+     unknown variant, a tag Docker would refuse, Docker unreachable";
+
+#[derive(Debug, Args)]
+pub struct ImageMatrixArgs {
+    /// A matrix file, or a built-in name (`edge-node`).
+    #[arg(value_name = "FILE")]
+    pub file: String,
+
+    /// Only this variant (repeatable).
+    #[arg(long = "only", value_name = "VARIANT")]
+    pub only: Vec<String>,
+
+    /// Resolve and print the plan (and --emit-dockerfiles), build nothing, talk to no Docker.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Push every tag to this registry (`host[:port][/namespace]`), and an OCI image index where
+    /// variants of different architectures share a name and a tag.
+    #[arg(long, value_name = "REGISTRY")]
+    pub push: Option<String>,
+
+    /// Write each variant's Dockerfile and build context to DIR/<variant>/ (for buildx elsewhere).
+    #[arg(long, value_name = "DIR")]
+    pub emit_dockerfiles: Option<PathBuf>,
+
+    /// Build the other variants when one fails (its failure is still reported and exits 1).
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// The L4T (JetPack) the Jetson variants are built for [default: this Jetson's, or --root's,
+    /// else the matrix file's].
+    #[arg(long, value_name = "X.Y")]
+    pub l4t: Option<String>,
+
+    /// The defaults' python_fallback instead of their python (e.g. 3.12 instead of 3.13).
+    #[arg(long)]
+    pub python_fallback: bool,
+
+    /// Another base for a variant, VARIANT=IMAGE (a mirror; repeatable).
+    #[arg(long = "base", value_name = "VARIANT=IMAGE")]
+    pub bases: Vec<String>,
+
+    /// The commit the images are built from [default: GITHUB_SHA or CI_COMMIT_SHA].
+    #[arg(long, value_name = "SHA")]
+    pub git_sha: Option<String>,
+
+    /// The build date, YYYY-MM-DD [default: SOURCE_DATE_EPOCH's; in CI today's].
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
+
+    /// A release version (v1.2.3) [default: a v* git tag of the CI run].
+    #[arg(long = "version", value_name = "VERSION")]
+    pub release: Option<String>,
+
+    /// org.opencontainers.image.source [default: the CI run's repository URL, else the file's].
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+
+    /// Network for RUN steps and smoke tests (`docker build --network`, `docker run --network`).
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+
+    /// Do not use Docker's build cache.
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Seconds a smoke test may run (1 to 86400).
+    #[arg(long, default_value_t = 300, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub smoke_timeout: u64,
 }
 
 #[derive(Debug, Args)]

@@ -79,6 +79,7 @@ where
             cli::ImageCommand::Build(b) => commands::image_build::build(&cli.global, b),
             cli::ImageCommand::Flatten(f) => commands::image_build::flatten(&cli.global, f),
             cli::ImageCommand::Doctor(d) => commands::image_build::doctor(&cli.global, d),
+            cli::ImageCommand::Matrix(m) => commands::image_matrix::run(&cli.global, m),
         },
         cli::Command::Fix(a) => commands::fix::run(&cli.global, a),
         cli::Command::Fetch(f) => commands::fetch::run(&cli.global, f),

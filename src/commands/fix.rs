@@ -4,7 +4,6 @@
 use anyhow::Result;
 use serde_json::json;
 use std::fmt::Write as _;
-use std::io::{BufRead, IsTerminal, Write};
 
 use super::reporters::FixProgress;
 use super::{build_context, ExitCode};
@@ -66,18 +65,17 @@ pub fn run(g: &GlobalArgs, args: &FixArgs) -> Result<ExitCode> {
         );
     }
     if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            eprint!("{shown}");
-            eprintln!("error: not applied: confirm with --yes when running without a terminal (or look first with --dry-run)");
-            return Ok(1);
-        }
-        eprint!("{shown}Apply? [y/N] ");
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("nothing changed");
-            return Ok(1);
+        eprint!("{shown}");
+        match super::ask_yes_no("Apply?")? {
+            None => {
+                eprintln!("error: not applied: confirm with --yes when running without a terminal (or look first with --dry-run)");
+                return Ok(1);
+            }
+            Some(false) => {
+                eprintln!("nothing changed");
+                return Ok(1);
+            }
+            Some(true) => {}
         }
     } else if g.format == Format::Human && !g.quiet {
         print!("{shown}");

@@ -167,7 +167,7 @@ pub fn build(g: &GlobalArgs, a: &ImageBuildArgs) -> Result<ExitCode> {
 /// The base's flattened copy (`dockerfile::flattened_tag`), made now unless an earlier build
 /// made it: a flatten is deterministic, so the tag of a base id always holds the same image.
 /// `None` when Docker failed (already reported).
-fn flattened_base(
+pub(super) fn flattened_base(
     g: &GlobalArgs,
     docker: &dyn Docker,
     base_ref: &str,

@@ -12,6 +12,7 @@ pub mod fetch;
 pub mod fix;
 pub mod help;
 pub mod image_build;
+pub mod image_matrix;
 pub mod image_select;
 pub mod profiles;
 pub mod provision;
@@ -110,6 +111,20 @@ pub fn print_human(text: &str) -> Result<()> {
 /// Decides colour for stdout and stderr once per run and tells `console`, which draws every
 /// style and progress bar: left to itself it colours only terminals and takes any `NO_COLOR`,
 /// even an empty one, as "off".
+/// Asks `question [y/N]` on stderr and reads the answer from the terminal. `None` when stdin is
+/// not a terminal: the caller says to confirm with `--yes` (a script must never hang on a prompt).
+pub fn ask_yes_no(question: &str) -> std::io::Result<Option<bool>> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if !std::io::stdin().is_terminal() {
+        return Ok(None);
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(Some(matches!(answer.trim(), "y" | "Y" | "yes")))
+}
+
 pub fn init_color(choice: ColorChoice) {
     console::set_colors_enabled(use_color(choice, console::Term::stdout().is_term()));
     console::set_colors_enabled_stderr(use_color(choice, console::Term::stderr().is_term()));

@@ -146,23 +146,21 @@ fn provision(
     creds: Option<Credentials>,
 ) -> Result<ExitCode> {
     if !a.yes {
-        use std::io::{BufRead as _, IsTerminal as _};
         let what = format!(
             "provision {} on this device: fetch, pull, build, smoke-test{}",
             profile.name,
             if a.no_run { "" } else { ", start" }
         );
-        if !std::io::stdin().is_terminal() {
-            eprintln!("error: not provisioned: confirm with --yes when running without a terminal (or look first with --dry-run)\n  would {what}");
-            return Ok(1);
-        }
-        eprint!("{}? [y/N] ", capitalise(&what));
-        let _ = std::io::stderr().flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("nothing changed");
-            return Ok(1);
+        match super::ask_yes_no(&format!("{}?", capitalise(&what)))? {
+            None => {
+                eprintln!("error: not provisioned: confirm with --yes when running without a terminal (or look first with --dry-run)\n  would {what}");
+                return Ok(1);
+            }
+            Some(false) => {
+                eprintln!("nothing changed");
+                return Ok(1);
+            }
+            Some(true) => {}
         }
     }
     let cache_dir = a.cache_dir.clone().unwrap_or_else(Cache::default_root_for_this_process);

@@ -13,19 +13,9 @@ use std::io::Read;
 
 use super::save::{self, BlobKind};
 
-#[derive(Debug, thiserror::Error)]
-pub enum LayerError {
-    #[error("reading the image archive: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("the image archive has no manifest.json: is it the output of `docker save`?")]
-    NoManifest,
-    #[error("manifest.json of the image archive is malformed: {0}")]
-    BadManifest(String),
-    #[error("layer {0} named by manifest.json is missing from the archive")]
-    MissingLayer(String),
-    #[error(transparent)]
-    Save(#[from] super::save::SaveError),
-}
+/// Reading layers from a `docker save` archive fails the ways reading the archive does: one
+/// error type for both, so the doctor and the flattener say the same thing about the same archive.
+pub use super::save::SaveError as LayerError;
 
 /// A zero-byte regular file at a path where a real NVIDIA library or tool belongs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -101,7 +91,7 @@ pub fn scan_save<R: Read>(reader: R) -> Result<SaveScan, LayerError> {
         let records = match kind {
             BlobKind::Gzip => read_layer(flate2::read::MultiGzDecoder::new(blob))?,
             BlobKind::Tar => read_layer(blob)?,
-            BlobKind::Zstd => return Err(save::SaveError::Zstd(name).into()),
+            BlobKind::Zstd => return Err(LayerError::Zstd(name)),
             BlobKind::Json | BlobKind::Other => continue,
         };
         blobs.insert(name, records);

@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod flatten;
 pub mod image_config;
 pub mod layers;
+pub mod matrix;
 pub mod registry;
 pub mod rules;
 pub mod save;

@@ -123,6 +123,8 @@ pub struct Family {
     pub cuda: String,
     pub wheel_index: Option<String>,
     pub base_image: Option<String>,
+    /// TensorRT major.minor that the JetPack (and its `base_image`) ships.
+    pub tensorrt: Option<String>,
     /// Set when the whole family is end of life: the sentence says why.
     pub eol: Option<String>,
 }

@@ -94,6 +94,15 @@ pub struct RemoteImage {
     pub rate_limit: Option<RateLimit>,
 }
 
+/// A manifest as an image index lists it (OCI descriptor: media type, digest, size).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManifestRef {
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+}
+
 #[derive(Deserialize)]
 struct TokenResponse {
     token: Option<String>,
@@ -276,6 +285,37 @@ impl RegistryClient {
         })
     }
 
+    /// The manifest `r` names, as an image index entry describes it. The digest is computed from
+    /// the bytes served (and must match the registry's `Docker-Content-Digest` when it sends one).
+    pub fn manifest_ref(&mut self, r: &Reference) -> Result<ManifestRef, RegistryError> {
+        let f = self.get(r, &format!("manifests/{}", r.object()), Some(ACCEPT_MANIFESTS))?;
+        let doc: ManifestDoc = parse_json(&f)?;
+        let media_type = doc.media_type.or_else(|| header(&f.headers, "content-type")).unwrap_or_default();
+        let digest = sha256_digest(&f.body);
+        if let Some(served) = header(&f.headers, "docker-content-digest") {
+            if served != digest {
+                return Err(RegistryError::BadDocument {
+                    url: f.url,
+                    message: format!("served digest {served}, but the bytes hash to {digest}"),
+                });
+            }
+        }
+        Ok(ManifestRef { media_type, digest, size: f.body.len() as u64 })
+    }
+
+    /// Stores a manifest (e.g. an OCI image index) under `r`'s tag; returns its digest. The
+    /// registry checks that every manifest it lists is in the repository.
+    pub fn put_manifest(
+        &mut self,
+        r: &Reference,
+        media_type: &str,
+        body: &[u8],
+    ) -> Result<String, RegistryError> {
+        let url = format!("{}/v2/{}/manifests/{}", r.base_url(), r.repository, r.object());
+        let resp = self.send_with(r, reqwest::Method::PUT, &url, None, Some((media_type, body)))?;
+        Ok(header(resp.headers(), "docker-content-digest").unwrap_or_else(|| sha256_digest(body)))
+    }
+
     fn get(&mut self, r: &Reference, path: &str, accept: Option<&str>) -> Result<Fetched, RegistryError> {
         let url = format!("{}/v2/{}/{}", r.base_url(), r.repository, path);
         let resp = self.send(r, reqwest::Method::GET, &url, accept)?;
@@ -298,10 +338,25 @@ impl RegistryClient {
         url: &str,
         accept: Option<&str>,
     ) -> Result<Response, RegistryError> {
+        self.send_with(r, method, url, accept, None)
+    }
+
+    /// `send` with a body and its content type (a manifest PUT).
+    fn send_with(
+        &mut self,
+        r: &Reference,
+        method: reqwest::Method,
+        url: &str,
+        accept: Option<&str>,
+        body: Option<(&str, &[u8])>,
+    ) -> Result<Response, RegistryError> {
         let build = |client: &Client, auth: Option<&str>| {
             let mut req = client.request(method.clone(), url);
             if let Some(a) = accept {
                 req = req.header(ACCEPT, a);
+            }
+            if let Some((content_type, bytes)) = body {
+                req = req.header(reqwest::header::CONTENT_TYPE, content_type).body(bytes.to_vec());
             }
             if let Some(a) = auth {
                 req = req.header(AUTHORIZATION, a);

@@ -23,6 +23,9 @@ const LIST: Duration = Duration::from_secs(180);
 const REMOVE: Duration = Duration::from_secs(600);
 /// Lines of a streamed command kept for its error message.
 const TAIL_LINES: usize = 40;
+/// The most of each stream a short call keeps: `docker inspect` of hundreds of images fits; a
+/// smoke test that prints without end (its output is captured through here) cannot fill memory.
+const CAPTURE_CAP: usize = 16 << 20;
 
 pub struct CliDocker {
     docker_host: Option<String>,
@@ -68,24 +71,30 @@ impl CliDocker {
     /// Runs a short call to the end (or the timeout) and captures both streams.
     fn capture(&self, args: &[String], timeout: Option<Duration>) -> Result<Captured, DockerError> {
         let command = show(args);
-        let handle = self
-            .expr(args)?
-            .stdin_null()
-            .stdout_capture()
-            .stderr_capture()
-            .start()
-            .map_err(|error| DockerError::Io { command: command.clone(), error })?;
+        let io_error = |error| DockerError::Io { command: command.clone(), error };
+        let (out_r, out_w) = os_pipe::pipe().map_err(io_error)?;
+        let (err_r, err_w) = os_pipe::pipe().map_err(io_error)?;
+        // The expression (and with it this side's copy of both write ends) is dropped once the
+        // child has started, so the readers see end-of-file when the child exits.
+        let handle =
+            self.expr(args)?.stdin_null().stdout_file(out_w).stderr_file(err_w).start().map_err(io_error)?;
+        let out_reader = std::thread::spawn(move || read_capped(out_r, CAPTURE_CAP));
+        let err_reader = std::thread::spawn(move || read_capped(err_r, CAPTURE_CAP));
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             match handle.try_wait() {
                 Ok(Some(out)) => {
+                    let code = out.status.code().unwrap_or(-1);
+                    let stdout = out_reader.join().unwrap_or_default();
+                    let stderr = err_reader.join().unwrap_or_default();
                     return Ok(Captured {
-                        code: out.status.code().unwrap_or(-1),
-                        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                    })
+                        code,
+                        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+                        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+                    });
                 }
                 Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => {
+                    // The readers end on their own once the killed child's pipes close.
                     let _ = handle.kill();
                     return Err(DockerError::TimedOut { command, after: timeout.unwrap_or_default() });
                 }
@@ -585,8 +594,42 @@ impl LoadSink for CliLoad {
     }
 }
 
+/// Reads `r` to its end, keeping at most `cap` bytes; what is past the cap is read (so the
+/// writer never blocks on a full pipe) and counted, and the count is said at the end.
+fn read_capped(mut r: impl Read, cap: usize) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut dropped: u64 = 0;
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let room = cap.saturating_sub(kept.len()).min(n);
+                kept.extend_from_slice(&buf[..room]);
+                dropped += (n - room) as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+    if dropped > 0 {
+        kept.extend_from_slice(format!("\n[jetdoc: {dropped} more bytes of output not kept]\n").as_bytes());
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_stream_past_the_cap_is_read_to_its_end_and_kept_to_the_cap() {
+        use std::io::Read as _;
+        let kept = super::read_capped(std::io::repeat(b'x').take(3 << 20), 1 << 20);
+        let note = b"\n[jetdoc: 2097152 more bytes of output not kept]\n";
+        assert_eq!(kept.len(), (1 << 20) + note.len());
+        assert!(kept.ends_with(note));
+        assert_eq!(super::read_capped(&b"short"[..], 1 << 20), b"short");
+    }
+
     use super::*;
     use crate::host::docker::Mount;
 
