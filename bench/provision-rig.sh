@@ -6,7 +6,7 @@
 # logs every request), a copy of the x86-workstation fixture root as the device, and a profile
 # with the base, the wheel, the ZED stand-in, one file and one smoke test. Cleans up on exit.
 # Leaves: here, jetdoc, work, reg, web, base, tag_prefix; remove_images.
-: "${bench:?set bench to the calling script's name before sourcing}"
+: "${bench:?set bench to the name of the calling script before sourcing}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here" || exit 2
 cargo build --release --quiet
