@@ -22,8 +22,10 @@ Exit codes:
     version,
     about = "Doctor, fixer and provisioner for GPU containers on NVIDIA Jetson",
     long_about = "jetdoc identifies a Jetson (module, L4T, JetPack, CUDA, cuDNN, TensorRT), checks the \
-Docker and NVIDIA container runtime set-up, and repairs what it can.\n\n\
-Start with `jetdoc check`; every problem it reports names the command that fixes it.",
+Docker and NVIDIA container runtime set-up, repairs what it can, and provisions a profile's \
+container (fetch, pull or build, smoke-test, record), on the robot or at its first boot.\n\n\
+Start with `jetdoc check`; every problem it reports names the command that fixes it. Then \
+`jetdoc profiles list` and `jetdoc provision PROFILE --dry-run`.",
     after_help = EXIT_CODES
 )]
 pub struct Cli {
@@ -106,7 +108,8 @@ pub enum Command {
     /// until it succeeds); install it into a root filesystem and read back how it went.
     #[command(subcommand, name = "first-boot", after_help = FIRST_BOOT_HELP)]
     FirstBoot(FirstBootCommand),
-    /// Bundles for robots without network: check one (the whole file against its manifest).
+    /// Bundles for robots without network: make one for a device (PROFILE --for-root DIR or
+    /// --l4t X.Y, -o FILE), or verify one against its manifest (--verify FILE).
     #[command(after_help = BUNDLE_HELP)]
     Bundle(BundleArgs),
     /// Provisioning profiles: list them, or show one as resolved for this device.
