@@ -42,16 +42,7 @@ struct Staging {
 
 fn stage() -> Staging {
     let tmp = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let repo = tmp.path().join("repo");
-    std::fs::create_dir_all(repo.join("target/release")).unwrap();
-    std::fs::copy(src.join("install.sh"), repo.join("install.sh")).unwrap();
-    support::copy_tree(&src.join("contrib/systemd"), &repo.join("contrib/systemd"));
-    std::fs::copy(env!("CARGO_BIN_EXE_jetdoc"), repo.join("target/release/jetdoc")).unwrap();
-    let bin = tmp.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    std::fs::write(bin.join("cargo"), "#!/bin/sh\nexit 0\n").unwrap();
-    std::fs::set_permissions(bin.join("cargo"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (repo, bin) = support::stage_install_repo(tmp.path());
     let lock = tmp.path().join("locomotion.lock");
     std::fs::write(&lock, lock_text("locomotion")).unwrap();
     Staging { tmp, repo, bin, lock }

@@ -11,8 +11,7 @@ support::harness!(
     install_sh_refuses_a_textfile_dir_that_units_cannot_hold_before_building,
 );
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 const UNITS: [&str; 2] = ["jetdoc-textfile.service", "jetdoc-textfile.timer"];
@@ -29,16 +28,7 @@ struct Staging {
 
 fn stage() -> Staging {
     let tmp = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let repo = tmp.path().join("repo");
-    std::fs::create_dir_all(repo.join("target/release")).unwrap();
-    std::fs::copy(src.join("install.sh"), repo.join("install.sh")).unwrap();
-    support::copy_tree(&src.join("contrib/systemd"), &repo.join("contrib/systemd"));
-    std::fs::copy(env!("CARGO_BIN_EXE_jetdoc"), repo.join("target/release/jetdoc")).unwrap();
-    let bin = tmp.path().join("bin");
-    std::fs::create_dir(&bin).unwrap();
-    std::fs::write(bin.join("cargo"), "#!/bin/sh\nexit 0\n").unwrap();
-    std::fs::set_permissions(bin.join("cargo"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (repo, bin) = support::stage_install_repo(tmp.path());
     let prefix = tmp.path().join("prefix");
     let textfile = tmp.path().join("node-exporter");
     std::fs::create_dir(&textfile).unwrap();

@@ -66,6 +66,25 @@ pub fn fixtures_dir() -> PathBuf {
 }
 
 /// Copies a directory tree, keeping symlinks as symlinks (fixture roots are full of them).
+/// What install.sh needs from the repository, copied under `dir`: `repo/` with install.sh,
+/// contrib/systemd and this build's jetdoc as its release output, and `bin/` with a `cargo` that
+/// does nothing (put it first on PATH). Returns (repo, bin).
+#[allow(dead_code, reason = "used by the install.sh tests only")]
+pub fn stage_install_repo(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(repo.join("target/release")).unwrap();
+    std::fs::copy(src.join("install.sh"), repo.join("install.sh")).unwrap();
+    copy_tree(&src.join("contrib/systemd"), &repo.join("contrib/systemd"));
+    std::fs::copy(env!("CARGO_BIN_EXE_jetdoc"), repo.join("target/release/jetdoc")).unwrap();
+    let bin = dir.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::write(bin.join("cargo"), "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(bin.join("cargo"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    (repo, bin)
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
