@@ -214,31 +214,9 @@ impl Host {
     /// Reads a regular file strictly: `None` when it is missing; a symlink swapped in, a FIFO, a
     /// socket or a device node is refused without being opened; at most `MAX_FILE_BYTES`.
     pub fn read_file(&self, path: &str) -> Result<Option<FileState>, HostError> {
-        let Some((dir, name)) = self.parent_of(path, false)? else { return Ok(None) };
-        match rfs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => {}
-            Ok(st) => {
-                let why = match FileType::from_raw_mode(st.st_mode) {
-                    FileType::Directory => "is a directory, not a file".to_string(),
-                    other => format!("is {}, not a regular file: jetdoc does not open it", kind_name(other)),
-                };
-                return Err(self.refused(path, why));
-            }
-            Err(Errno::NOENT) => return Ok(None),
-            Err(e) => return Err(self.io_err(path, "cannot stat")(e)),
-        }
-        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
-        let fd = match rfs::openat(&dir, name.as_str(), flags, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(Errno::NOENT) => return Ok(None),
-            Err(e) => return Err(self.io_err(path, "cannot open")(e)),
-        };
-        let st = rfs::fstat(&fd).map_err(self.io_err(path, "cannot stat"))?;
-        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return Err(self.refused(path, "is not a regular file (it changed while jetdoc read it)"));
-        }
+        let Some((file, meta)) = self.open_file(path)? else { return Ok(None) };
         let mut bytes = Vec::new();
-        File::from(fd).take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| HostError::Io {
+        file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(|e| HostError::Io {
             path: self.shown(path),
             what: "cannot read",
             source: e,
@@ -246,7 +224,7 @@ impl Host {
         if bytes.len() as u64 > MAX_FILE_BYTES {
             return Err(self.refused(path, format!("larger than {} MiB", MAX_FILE_BYTES >> 20)));
         }
-        Ok(Some(FileState { bytes, mode: st.st_mode & 0o7777, uid: st.st_uid, gid: st.st_gid }))
+        Ok(Some(FileState { bytes, ..meta }))
     }
 
     /// Replaces `path` atomically: a `.jetdoc-*` temp file beside it (created exclusively, never
@@ -319,10 +297,11 @@ impl Host {
         match rfs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => {}
             Ok(st) => {
-                let kind = kind_name(FileType::from_raw_mode(st.st_mode));
-                return Err(
-                    self.refused(path, format!("is {kind}, not a regular file: jetdoc does not open it"))
-                );
+                let why = match FileType::from_raw_mode(st.st_mode) {
+                    FileType::Directory => "is a directory, not a file".to_string(),
+                    other => format!("is {}, not a regular file: jetdoc does not open it", kind_name(other)),
+                };
+                return Err(self.refused(path, why));
             }
             Err(Errno::NOENT) => return Ok(None),
             Err(e) => return Err(self.io_err(path, "cannot stat")(e)),
