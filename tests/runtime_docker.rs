@@ -59,16 +59,7 @@ impl Rig {
         let config = root.path().join("etc/docker/daemon.json");
         std::fs::write(&config, START).unwrap();
 
-        let bin = root.path().join("standin-bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        let runtime_log = root.path().join("nvidia-runtime.log");
-        let standin = bin.join("nvidia-container-runtime");
-        std::fs::write(
-            &standin,
-            format!("#!/bin/sh\necho \"$@\" >> {}\nexec runc \"$@\"\n", runtime_log.display()),
-        )
-        .unwrap();
-        std::fs::set_permissions(&standin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (bin, runtime_log) = support::dockerd::nvidia_runtime_standin(root.path());
 
         let daemon = TestDaemon::start_with_config_file(config, vec![bin]);
         let host = daemon.host();

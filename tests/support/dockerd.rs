@@ -273,6 +273,25 @@ impl Drop for TestDaemon {
     }
 }
 
+/// A stand-in `nvidia-container-runtime` in `dir/standin-bin` that logs its arguments to
+/// `dir/nvidia-runtime.log` and execs runc: put the bin directory on the daemon's PATH and its
+/// `nvidia` runtime runs containers for real. Returns (bin directory, log).
+#[allow(dead_code, reason = "used by the files that run containers through the nvidia runtime")]
+pub fn nvidia_runtime_standin(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("standin-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let runtime_log = dir.join("nvidia-runtime.log");
+    let standin = bin.join("nvidia-container-runtime");
+    std::fs::write(
+        &standin,
+        format!("#!/bin/sh\necho \"$@\" >> {}\nexec runc \"$@\"\n", runtime_log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&standin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, runtime_log)
+}
+
 /// A directory with a statically linked busybox, for `FROM scratch` images that must run
 /// something. Returns `None` when busybox-static is missing (and not in CI).
 pub fn busybox_context(dir: &Path) -> Option<PathBuf> {

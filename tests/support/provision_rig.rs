@@ -242,18 +242,8 @@ pub struct Rig {
 
 impl Rig {
     pub fn start() -> Rig {
-        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::Builder::new().prefix("jd-prov-").tempdir().unwrap();
-        let bin = dir.path().join("standin-bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        let runtime_log = dir.path().join("nvidia-runtime.log");
-        let standin = bin.join("nvidia-container-runtime");
-        std::fs::write(
-            &standin,
-            format!("#!/bin/sh\necho \"$@\" >> {}\nexec runc \"$@\"\n", runtime_log.display()),
-        )
-        .unwrap();
-        std::fs::set_permissions(&standin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (bin, runtime_log) = support::dockerd::nvidia_runtime_standin(dir.path());
         let daemon = Self::engine_with_standin(&bin);
         let registry = TestRegistry::start();
         let pushed = push_base(&registry, "jetdoc-test/busybox", "r36.4.0");
